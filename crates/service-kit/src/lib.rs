@@ -1,0 +1,14 @@
+//! What the four services share, and nothing else: the error contract, API-token auth,
+//! Bitcoin signed-message verification, settings loading, the database pool with its
+//! migrations, and server start-up (logging, health, metrics, body limit, shutdown).
+
+pub mod auth;
+pub mod bitcoin;
+pub mod db;
+pub mod error;
+pub mod metrics;
+pub mod server;
+pub mod settings;
+
+#[cfg(feature = "testing")]
+pub mod testing;

@@ -1,0 +1,265 @@
+//! Server start-up shared by the services: binding (port 0 allowed), one log line per request
+//! with status and latency (secrets in paths shortened), `/health/live`, `/health/ready`,
+//! `/metrics`, the request-body limit, and graceful shutdown on SIGTERM/SIGINT.
+
+use std::future::Future;
+use std::net::{SocketAddr, TcpListener};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{Server, ServerHandle, ServiceRequest, ServiceResponse};
+use actix_web::http::StatusCode;
+use actix_web::middleware::{Logger, Next, from_fn};
+use actix_web::{App, HttpResponse, HttpServer, web};
+use serde_json::{Map, Value, json};
+
+use crate::metrics::Metrics;
+
+/// How long a single readiness check may take before it counts as failed.
+const READY_CHECK_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Where and how to listen.
+#[derive(Debug, Clone)]
+pub struct ServerOptions {
+    pub host: String,
+    /// 0 picks a free port; read it back with [`Application::port`].
+    pub port: u16,
+    /// Largest buffered request body (JSON, forms, bytes); streaming handlers enforce their own.
+    pub body_limit: usize,
+    /// Worker threads; `None` = one per core.
+    pub workers: Option<usize>,
+    /// Seconds in-flight requests get to finish after SIGTERM.
+    pub shutdown_timeout: u64,
+}
+
+impl ServerOptions {
+    pub fn new(host: &str, port: u16) -> Self {
+        Self {
+            host: host.to_owned(),
+            port,
+            body_limit: 1024 * 1024,
+            workers: None,
+            shutdown_timeout: 30,
+        }
+    }
+}
+
+type CheckFuture = Pin<Box<dyn Future<Output = Result<(), String>> + Send>>;
+type Check = Arc<dyn Fn() -> CheckFuture + Send + Sync>;
+
+/// The named checks `/health/ready` runs (database, storage, ledger...).
+#[derive(Clone, Default)]
+pub struct Readiness {
+    checks: Vec<(&'static str, Check)>,
+}
+
+impl Readiness {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a check; `Err(reason)` makes the service unready.
+    pub fn check<F, Fut>(mut self, name: &'static str, check: F) -> Self
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), String>> + Send + 'static,
+    {
+        self.checks.push((name, Arc::new(move || Box::pin(check()))));
+        self
+    }
+
+    async fn run(&self) -> (bool, Map<String, Value>) {
+        let results = futures_util::future::join_all(self.checks.iter().map(|(name, check)| {
+            let check = check.clone();
+            async move {
+                let outcome = tokio::time::timeout(READY_CHECK_TIMEOUT, check())
+                    .await
+                    .unwrap_or_else(|_| Err("timed out".to_owned()));
+                (*name, outcome)
+            }
+        }))
+        .await;
+        let mut ready = true;
+        let mut report = Map::new();
+        for (name, outcome) in results {
+            let text = match outcome {
+                Ok(()) => "ok".to_owned(),
+                Err(reason) => {
+                    ready = false;
+                    log::warn!("readiness check {name} failed: {reason}");
+                    reason
+                }
+            };
+            report.insert(name.to_owned(), Value::String(text));
+        }
+        (ready, report)
+    }
+}
+
+/// A bound, not yet awaited, server.
+pub struct Application {
+    port: u16,
+    addr: SocketAddr,
+    server: Server,
+}
+
+impl Application {
+    /// Binds and prepares the server; routes come from `configure`, the same function tests use.
+    pub fn build<F>(
+        options: &ServerOptions,
+        metrics: Metrics,
+        readiness: Readiness,
+        configure: F,
+    ) -> std::io::Result<Self>
+    where
+        F: Fn(&mut web::ServiceConfig) + Send + Clone + 'static,
+    {
+        let listener = TcpListener::bind((options.host.as_str(), options.port))?;
+        let addr = listener.local_addr()?;
+        let body_limit = options.body_limit;
+        let metrics = web::Data::new(metrics);
+        let readiness = web::Data::new(readiness);
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .app_data(metrics.clone())
+                .app_data(readiness.clone())
+                .app_data(web::PayloadConfig::new(body_limit))
+                .wrap(from_fn(record_metrics))
+                .wrap(request_logger())
+                .route("/health/live", web::get().to(live))
+                .route("/health/ready", web::get().to(ready))
+                .route("/metrics", web::get().to(render_metrics))
+                .configure(configure.clone())
+        })
+        .shutdown_timeout(options.shutdown_timeout)
+        .listen(listener)?;
+        if let Some(workers) = options.workers {
+            server = server.workers(workers);
+        }
+        let server = server.run();
+        Ok(Self {
+            port: addr.port(),
+            addr,
+            server,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Stops the server from elsewhere (tests, a supervisor).
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until SIGTERM/SIGINT (graceful) or [`ServerHandle::stop`].
+    pub async fn run(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+fn request_logger() -> Logger {
+    Logger::new("%{peer}xi \"%{request}xi\" %s %b %Dms")
+        .custom_request_replace("peer", |req| {
+            req.connection_info()
+                .realip_remote_addr()
+                .unwrap_or("-")
+                .to_owned()
+        })
+        .custom_request_replace("request", |req| {
+            format!("{} {}", req.method(), redact_path(req.path()))
+        })
+}
+
+/// Shortens path segments that look like secrets (farmer tokens, vouchers, API tokens: long
+/// runs of hex or base64 characters) to their first six characters. Ids with separators such
+/// as revocation registry ids stay readable.
+pub fn redact_path(path: &str) -> String {
+    path.split('/')
+        .map(|segment| {
+            let secret_like = segment.len() >= 24
+                && segment
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'=' | b'%'));
+            match segment.get(..6) {
+                Some(prefix) if secret_like => format!("{prefix}…"),
+                _ => segment.to_owned(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+async fn record_metrics(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let started = Instant::now();
+    let method = req.method().to_string();
+    let route = req.match_pattern().unwrap_or_else(|| "unmatched".to_owned());
+    let metrics = req.app_data::<web::Data<Metrics>>().cloned();
+    let response = next.call(req).await;
+    if let Some(metrics) = metrics {
+        let status = match &response {
+            Ok(res) => res.status(),
+            Err(err) => err.as_response_error().status_code(),
+        };
+        metrics.observe(&method, &route, status.as_u16(), started.elapsed());
+    }
+    response
+}
+
+async fn live() -> HttpResponse {
+    HttpResponse::Ok().json(json!({ "status": "ok" }))
+}
+
+async fn ready(readiness: web::Data<Readiness>) -> HttpResponse {
+    let (ok, checks) = readiness.run().await;
+    let (status, word) = if ok {
+        (StatusCode::OK, "ready")
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "unready")
+    };
+    HttpResponse::build(status).json(json!({ "status": word, "checks": checks }))
+}
+
+async fn render_metrics(metrics: web::Data<Metrics>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(metrics.render())
+}
+
+/// Starts `env_logger` with `RUST_LOG` if set, else `level` (e.g. `info`). Safe to call twice.
+pub fn init_logging(level: &str) {
+    let env = env_logger::Env::default().default_filter_or(level);
+    let _ = env_logger::Builder::from_env(env)
+        .format_timestamp_millis()
+        .try_init();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_in_paths_are_shortened() {
+        assert_eq!(
+            redact_path("/api/downstream/v1/heartbeat/0123456789abcdef0123456789abcdef"),
+            "/api/downstream/v1/heartbeat/012345…"
+        );
+        assert_eq!(
+            redact_path("/voucher/aGVsbG8gd29ybGQgdGhpcyBpcyBhIHZvdWNoZXIhISE="),
+            "/voucher/aGVsbG…"
+        );
+        let rev_reg = "/WgWxqztrNooG92RXvxSTWv:4:WgWxqztrNooG92RXvxSTWv:3:CL:20:tag:CL_ACCUM:0";
+        assert_eq!(redact_path(rev_reg), rev_reg);
+        assert_eq!(redact_path("/health/ready"), "/health/ready");
+    }
+}

@@ -1,0 +1,153 @@
+//! Helpers for the services' tests and benchmarks (feature `testing`): a fresh database per
+//! test on every configured backend, and median timing for `make bench`.
+
+use std::time::{Duration, Instant};
+
+use diesel::connection::SimpleConnection;
+use rand::Rng;
+
+use crate::db::{Backend, DatabaseUrl, DbError};
+
+/// A database that exists for one test: a new SQLite file, or a uniquely named database on the
+/// PostgreSQL / MySQL server of `TEST_POSTGRES_URL` / `TEST_MYSQL_URL`, dropped on drop.
+pub struct TestDatabase {
+    url: String,
+    backend: Backend,
+    admin_url: Option<String>,
+    name: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestDatabase {
+    /// `None` when the backend is not configured for this run (only SQLite always is).
+    pub fn create(backend: Backend) -> Result<Option<Self>, DbError> {
+        let name = format!("t_{:016x}", rand::thread_rng().r#gen::<u64>());
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().map_err(|source| DbError::SqliteDir {
+                    path: "temporary directory".to_owned(),
+                    source,
+                })?;
+                let url = format!("sqlite://{}", dir.path().join("test.sqlite").display());
+                Ok(Some(Self {
+                    url,
+                    backend,
+                    admin_url: None,
+                    name,
+                    _dir: Some(dir),
+                }))
+            }
+            Backend::Postgres | Backend::Mysql => {
+                let Some(admin_url) = server_url(backend) else {
+                    return Ok(None);
+                };
+                let mut admin = DatabaseUrl::parse(&admin_url)?.connect()?;
+                admin.batch_execute(&format!("CREATE DATABASE {name}"))?;
+                let url = replace_database(&admin_url, &name)?;
+                Ok(Some(Self {
+                    url,
+                    backend,
+                    admin_url: Some(admin_url),
+                    name,
+                    _dir: None,
+                }))
+            }
+        }
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let Some(admin_url) = &self.admin_url else {
+            return;
+        };
+        let statement = match self.backend {
+            Backend::Postgres => format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
+            _ => format!("DROP DATABASE IF EXISTS {}", self.name),
+        };
+        let dropped = DatabaseUrl::parse(admin_url)
+            .and_then(|url| url.connect())
+            .and_then(|mut conn| conn.batch_execute(&statement).map_err(DbError::Query));
+        if let Err(err) = dropped {
+            eprintln!("could not drop test database {}: {err}", self.name);
+        }
+    }
+}
+
+/// The server URL configured for `backend`, if any.
+pub fn server_url(backend: Backend) -> Option<String> {
+    let var = match backend {
+        Backend::Sqlite => return None,
+        Backend::Postgres => "TEST_POSTGRES_URL",
+        Backend::Mysql => "TEST_MYSQL_URL",
+    };
+    std::env::var(var).ok().filter(|v| !v.trim().is_empty())
+}
+
+fn replace_database(server_url: &str, name: &str) -> Result<String, DbError> {
+    let mut url = url::Url::parse(server_url)
+        .map_err(|e| DbError::UnsupportedScheme(format!("unparsable test URL: {e}")))?;
+    url.set_path(&format!("/{name}"));
+    Ok(url.to_string())
+}
+
+/// Generates one test per backend for `body(url: String)`; the PostgreSQL and MySQL tests
+/// pass without running when their server is not configured, and say so on stderr.
+#[macro_export]
+macro_rules! backend_tests {
+    ($name:ident, $body:path) => {
+        mod $name {
+            use super::*;
+
+            async fn on(backend: $crate::db::Backend) {
+                match $crate::testing::TestDatabase::create(backend) {
+                    Ok(Some(db)) => $body(db.url().to_owned()).await,
+                    Ok(None) => eprintln!("{backend} not configured; skipped"),
+                    Err(err) => panic!("cannot create a {backend} test database: {err}"),
+                }
+            }
+
+            #[actix_web::test]
+            async fn sqlite() {
+                on($crate::db::Backend::Sqlite).await
+            }
+
+            #[actix_web::test]
+            async fn postgres() {
+                on($crate::db::Backend::Postgres).await
+            }
+
+            #[actix_web::test]
+            async fn mysql() {
+                on($crate::db::Backend::Mysql).await
+            }
+        }
+    };
+}
+
+/// The median wall time of `runs` calls of `work` (after one warm-up call).
+pub fn median_time(runs: usize, mut work: impl FnMut()) -> Duration {
+    work();
+    let mut samples: Vec<Duration> = (0..runs.max(1))
+        .map(|_| {
+            let started = Instant::now();
+            work();
+            started.elapsed()
+        })
+        .collect();
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+/// One row of the `make bench` table: `| service | benchmark | median | unit | note |`.
+pub fn bench_row(service: &str, benchmark: &str, value: f64, unit: &str, note: &str) {
+    println!("BENCH\t{service}\t{benchmark}\t{value:.3}\t{unit}\t{note}");
+}

@@ -1,0 +1,109 @@
+//! Start-up: port 0, health, readiness, metrics, body limit, graceful stop.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use actix_web::{HttpResponse, web};
+use service_kit::metrics::Metrics;
+use service_kit::server::{Application, Readiness, ServerOptions};
+
+struct Spawned {
+    base: String,
+    handle: actix_web::dev::ServerHandle,
+    storage_ok: Arc<AtomicBool>,
+}
+
+async fn spawn() -> Spawned {
+    let storage_ok = Arc::new(AtomicBool::new(true));
+    let flag = storage_ok.clone();
+    let readiness = Readiness::new()
+        .check("database", || async { Ok(()) })
+        .check("storage", move || {
+            let ok = flag.load(Ordering::SeqCst);
+            async move {
+                if ok {
+                    Ok(())
+                } else {
+                    Err("not writable".to_owned())
+                }
+            }
+        });
+    let mut options = ServerOptions::new("127.0.0.1", 0);
+    options.body_limit = 16;
+    options.workers = Some(1);
+    let app = Application::build(&options, Metrics::new("demo"), readiness, |cfg| {
+        cfg.route(
+            "/echo/{name}",
+            web::post().to(|body: String| async move { HttpResponse::Ok().body(body) }),
+        );
+    })
+    .unwrap();
+    let base = format!("http://127.0.0.1:{}", app.port());
+    let handle = app.handle();
+    tokio::spawn(app.run());
+    Spawned {
+        base,
+        handle,
+        storage_ok,
+    }
+}
+
+#[actix_web::test]
+async fn health_readiness_metrics_and_limits() {
+    let app = spawn().await;
+    let client = reqwest::Client::new();
+
+    let live = client.get(format!("{}/health/live", app.base)).send().await.unwrap();
+    assert_eq!(live.status(), 200);
+
+    let ready = client.get(format!("{}/health/ready", app.base)).send().await.unwrap();
+    assert_eq!(ready.status(), 200);
+    let body: serde_json::Value = ready.json().await.unwrap();
+    assert_eq!(body["checks"]["storage"], "ok");
+
+    app.storage_ok.store(false, Ordering::SeqCst);
+    let unready = client.get(format!("{}/health/ready", app.base)).send().await.unwrap();
+    assert_eq!(unready.status(), 503);
+    let body: serde_json::Value = unready.json().await.unwrap();
+    assert_eq!(body["status"], "unready");
+    assert_eq!(body["checks"]["storage"], "not writable");
+    assert_eq!(body["checks"]["database"], "ok");
+
+    let small = client
+        .post(format!("{}/echo/a", app.base))
+        .body("tiny")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(small.text().await.unwrap(), "tiny");
+    let big = client
+        .post(format!("{}/echo/b", app.base))
+        .body("x".repeat(17))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(big.status(), 413);
+
+    let metrics = client.get(format!("{}/metrics", app.base)).send().await.unwrap();
+    assert!(metrics
+        .headers()
+        .get("content-type")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain"));
+    let text = metrics.text().await.unwrap();
+    assert!(
+        text.contains("http_requests_total{method=\"POST\",route=\"/echo/{name}\",status=\"200\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("http_requests_total{method=\"POST\",route=\"/echo/{name}\",status=\"413\"} 1"),
+        "{text}"
+    );
+    assert!(text.contains("route=\"/health/ready\",status=\"503\"} 1"), "{text}");
+
+    app.handle.stop(true).await;
+    assert!(client.get(format!("{}/health/live", app.base)).send().await.is_err());
+}
