@@ -8,9 +8,9 @@ use std::path::Path;
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
+use diesel::migration::{Migration, MigrationSource};
 use diesel::prelude::*;
 use diesel::{MysqlConnection, PgConnection, SqliteConnection};
-use diesel::migration::{Migration, MigrationSource};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness};
 use sha2::{Digest, Sha256};
 
@@ -107,7 +107,9 @@ impl DatabaseUrl {
             },
         };
         if target.is_empty() {
-            return Err(DbError::UnsupportedScheme(format!("{backend} URL without a target")));
+            return Err(DbError::UnsupportedScheme(format!(
+                "{backend} URL without a target"
+            )));
         }
         Ok(Self { backend, target })
     }
@@ -386,7 +388,13 @@ mod tests {
             parsed("mariadb://root@h/db").unwrap(),
             (Backend::Mysql, "mysql://root@h/db".into())
         );
-        for bad in ["redis://h", "http://x", "mongodb+srv://x", "sqlite://", "pg:foo"] {
+        for bad in [
+            "redis://h",
+            "http://x",
+            "mongodb+srv://x",
+            "sqlite://",
+            "pg:foo",
+        ] {
             assert!(
                 matches!(DatabaseUrl::parse(bad), Err(DbError::UnsupportedScheme(_))),
                 "{bad}"

@@ -1,6 +1,6 @@
 //! The error contract. Each service has one error enum; it implements [`ServiceError`] to say
 //! which status each variant has and in which wire format its body goes, and then gets its
-//! `actix_web::ResponseError` from [`respond`] (see [`impl_response_error!`]).
+//! `actix_web::ResponseError` from [`respond`] (see [`impl_response_error!`](crate::impl_response_error)).
 //!
 //! 500 answers are opaque: the cause chain goes to the log, never to the client.
 
@@ -51,7 +51,11 @@ impl ErrorFormat for JsonError {
 
 impl ErrorFormat for JsonStatusMessage {
     fn render(status: StatusCode, message: &str, extra: Map<String, Value>) -> HttpResponse {
-        json_body(status, json!({ "status": "error", "message": message }), extra)
+        json_body(
+            status,
+            json!({ "status": "error", "message": message }),
+            extra,
+        )
     }
 }
 
@@ -229,9 +233,13 @@ mod tests {
         );
         assert_eq!(body_of(plain).await, "Not Found");
 
-        let status = JsonStatusMessage::render(StatusCode::NOT_FOUND, "Nonexistent token.", Map::new());
+        let status =
+            JsonStatusMessage::render(StatusCode::NOT_FOUND, "Nonexistent token.", Map::new());
         let body: Value = serde_json::from_str(&body_of(status).await).unwrap();
-        assert_eq!(body, json!({"status": "error", "message": "Nonexistent token."}));
+        assert_eq!(
+            body,
+            json!({"status": "error", "message": "Nonexistent token."})
+        );
 
         let both = JsonErrorAndStatus::render(StatusCode::FORBIDDEN, "bad signature", Map::new());
         let body: Value = serde_json::from_str(&body_of(both).await).unwrap();

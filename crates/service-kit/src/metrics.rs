@@ -110,7 +110,12 @@ impl Metrics {
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default()
             .as_secs_f64();
-        header(&mut out, "service_info", "Service name and version.", "gauge");
+        header(
+            &mut out,
+            "service_info",
+            "Service name and version.",
+            "gauge",
+        );
         let _ = writeln!(
             out,
             "service_info{{service=\"{}\",version=\"{}\"}} 1",
@@ -158,7 +163,11 @@ impl Metrics {
                 "http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}",
                 h.count
             );
-            let _ = writeln!(out, "http_request_duration_seconds_sum{{{labels}}} {}", h.sum);
+            let _ = writeln!(
+                out,
+                "http_request_duration_seconds_sum{{{labels}}} {}",
+                h.sum
+            );
             let _ = writeln!(
                 out,
                 "http_request_duration_seconds_count{{{labels}}} {}",

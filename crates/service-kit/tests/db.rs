@@ -95,10 +95,11 @@ fn unsupported_scheme_is_refused_before_connecting() {
 
 #[test]
 fn unreachable_mysql_reports_the_backend_error() {
-    let err = Database::connect("mysql://root@127.0.0.1:1/none", PoolOptions::default())
-        .unwrap_err();
+    let err =
+        Database::connect("mysql://root@127.0.0.1:1/none", PoolOptions::default()).unwrap_err();
     assert!(
-        err.to_string().starts_with("cannot connect to MySQL at mysql://root@127.0.0.1:1/none"),
+        err.to_string()
+            .starts_with("cannot connect to MySQL at mysql://root@127.0.0.1:1/none"),
         "{err}"
     );
 }

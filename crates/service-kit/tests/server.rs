@@ -54,16 +54,28 @@ async fn health_readiness_metrics_and_limits() {
     let app = spawn().await;
     let client = reqwest::Client::new();
 
-    let live = client.get(format!("{}/health/live", app.base)).send().await.unwrap();
+    let live = client
+        .get(format!("{}/health/live", app.base))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(live.status(), 200);
 
-    let ready = client.get(format!("{}/health/ready", app.base)).send().await.unwrap();
+    let ready = client
+        .get(format!("{}/health/ready", app.base))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(ready.status(), 200);
     let body: serde_json::Value = ready.json().await.unwrap();
     assert_eq!(body["checks"]["storage"], "ok");
 
     app.storage_ok.store(false, Ordering::SeqCst);
-    let unready = client.get(format!("{}/health/ready", app.base)).send().await.unwrap();
+    let unready = client
+        .get(format!("{}/health/ready", app.base))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(unready.status(), 503);
     let body: serde_json::Value = unready.json().await.unwrap();
     assert_eq!(body["status"], "unready");
@@ -85,25 +97,44 @@ async fn health_readiness_metrics_and_limits() {
         .unwrap();
     assert_eq!(big.status(), 413);
 
-    let metrics = client.get(format!("{}/metrics", app.base)).send().await.unwrap();
-    assert!(metrics
-        .headers()
-        .get("content-type")
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .starts_with("text/plain"));
+    let metrics = client
+        .get(format!("{}/metrics", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        metrics
+            .headers()
+            .get("content-type")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
     let text = metrics.text().await.unwrap();
     assert!(
-        text.contains("http_requests_total{method=\"POST\",route=\"/echo/{name}\",status=\"200\"} 1"),
+        text.contains(
+            "http_requests_total{method=\"POST\",route=\"/echo/{name}\",status=\"200\"} 1"
+        ),
         "{text}"
     );
     assert!(
-        text.contains("http_requests_total{method=\"POST\",route=\"/echo/{name}\",status=\"413\"} 1"),
+        text.contains(
+            "http_requests_total{method=\"POST\",route=\"/echo/{name}\",status=\"413\"} 1"
+        ),
         "{text}"
     );
-    assert!(text.contains("route=\"/health/ready\",status=\"503\"} 1"), "{text}");
+    assert!(
+        text.contains("route=\"/health/ready\",status=\"503\"} 1"),
+        "{text}"
+    );
 
     app.handle.stop(true).await;
-    assert!(client.get(format!("{}/health/live", app.base)).send().await.is_err());
+    assert!(
+        client
+            .get(format!("{}/health/live", app.base))
+            .send()
+            .await
+            .is_err()
+    );
 }
