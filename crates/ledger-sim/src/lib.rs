@@ -23,12 +23,11 @@ impl Running {
     where
         F: Fn(&mut actix_web::web::ServiceConfig) + Send + Clone + 'static,
     {
-        let server = actix_web::HttpServer::new(move || {
-            actix_web::App::new().configure(configure.clone())
-        })
-        .workers(1)
-        .disable_signals()
-        .bind(bind)?;
+        let server =
+            actix_web::HttpServer::new(move || actix_web::App::new().configure(configure.clone()))
+                .workers(1)
+                .disable_signals()
+                .bind(bind)?;
         let addr = server
             .addrs()
             .first()
