@@ -14,7 +14,10 @@ const DEFAULT_GENESIS: &str = r#"{"reqSignature":{},"txn":{"data":{"data":{"alia
 "#;
 
 #[derive(Debug, Parser)]
-#[command(version, about = "Local stand-ins for indy-vdr-proxy, the ZKAP issuer and Bitcoin Core")]
+#[command(
+    version,
+    about = "Local stand-ins for indy-vdr-proxy, the ZKAP issuer and Bitcoin Core"
+)]
 struct Args {
     /// Address all simulators listen on.
     #[arg(long, default_value = "127.0.0.1")]
@@ -90,7 +93,11 @@ async fn main() -> anyhow::Result<()> {
         zkap.url(),
         zkap.public_key()
     );
-    log::info!("Bitcoin Core    {} (user {})", bitcoin.url(), args.bitcoin_user);
+    log::info!(
+        "Bitcoin Core    {} (user {})",
+        bitcoin.url(),
+        args.bitcoin_user
+    );
 
     if args.block_interval > 0 {
         let mut ticks = tokio::time::interval(Duration::from_secs(args.block_interval));
