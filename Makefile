@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: all build run test lint fmt bench clean-data
+.PHONY: all build run test lint fmt bench docker k8s-validate clean-data
 
 all: build
 
@@ -32,6 +32,22 @@ fmt:
 ## bench: every benchmark (release build), figures as one table
 bench:
 	$(CARGO) bench --workspace --benches 2>/dev/null | scripts/bench-table
+
+SERVICES := tails-server:6543:TAILS_SERVER zkap-client-api:3457:ZKAP_CLIENT_API \
+	causeway:2016:CAUSEWAY downstream-node:5000:DOWNSTREAM_NODE ledger-sim:9700:LEDGER_SIM
+
+## docker: one image per service from deploy/Dockerfile (needs a Docker engine)
+docker:
+	@docker info >/dev/null 2>&1 || { echo "no Docker engine here; make docker needs one"; exit 1; }
+	@for entry in $(SERVICES); do \
+		IFS=: read -r svc port prefix <<< "$$entry"; \
+		docker build -f deploy/Dockerfile --build-arg SERVICE=$$svc --build-arg PORT=$$port \
+			--build-arg ENV_PREFIX=$$prefix -t $$svc:latest . || exit 1; \
+	done
+
+## k8s-validate: render every overlay, validate offline with strict schemas, hadolint, shellcheck
+k8s-validate:
+	scripts/k8s-validate
 
 clean-data:
 	rm -rf data
