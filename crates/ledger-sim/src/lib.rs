@@ -23,11 +23,14 @@ impl Running {
     where
         F: Fn(&mut actix_web::web::ServiceConfig) + Send + Clone + 'static,
     {
-        let server =
-            actix_web::HttpServer::new(move || actix_web::App::new().configure(configure.clone()))
-                .workers(1)
-                .disable_signals()
-                .bind(bind)?;
+        let server = actix_web::HttpServer::new(move || {
+            actix_web::App::new()
+                .route("/health/live", actix_web::web::get().to(live))
+                .configure(configure.clone())
+        })
+        .workers(1)
+        .disable_signals()
+        .bind(bind)?;
         let addr = server
             .addrs()
             .first()
@@ -52,4 +55,9 @@ impl Running {
     pub async fn stop(&self) {
         self.handle.stop(false).await;
     }
+}
+
+/// Lets container health checks and `make run` see a simulator is up.
+async fn live() -> actix_web::HttpResponse {
+    actix_web::HttpResponse::Ok().json(serde_json::json!({ "status": "ok" }))
 }

@@ -20,7 +20,7 @@ const DEFAULT_GENESIS: &str = r#"{"reqSignature":{},"txn":{"data":{"data":{"alia
 )]
 struct Args {
     /// Address all simulators listen on.
-    #[arg(long, default_value = "127.0.0.1")]
+    #[arg(long, env = "LEDGER_SIM__HOST", default_value = "127.0.0.1")]
     host: String,
     /// indy-vdr-proxy REST port.
     #[arg(long, default_value_t = 9700)]
