@@ -1,0 +1,25 @@
+//! Tables and their repositories. Every function takes a connection and runs inside
+//! `Database::run` / `Database::transaction`, off the async executor.
+
+pub mod lease;
+pub mod schema;
+pub mod tokens;
+pub mod vouchers;
+
+use diesel_migrations::embed_migrations;
+use service_kit::db::Migrations;
+
+pub const MIGRATIONS: Migrations = Migrations {
+    service: "zkap-client-api",
+    sqlite: embed_migrations!("migrations/sqlite"),
+    postgres: embed_migrations!("migrations/postgres"),
+    mysql: embed_migrations!("migrations/mysql"),
+};
+
+/// Whether a query failed only because the row already exists.
+pub(crate) fn is_unique_violation(err: &diesel::result::Error) -> bool {
+    matches!(
+        err,
+        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)
+    )
+}

@@ -1,0 +1,7 @@
+//! Rules with no I/O: vouchers and their states, prices, tokens and passes, timestamps.
+
+pub mod pass;
+pub mod pricing;
+pub mod time;
+pub mod tokens;
+pub mod voucher;

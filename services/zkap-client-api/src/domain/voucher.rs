@@ -1,0 +1,272 @@
+//! Vouchers, their redemption states and the status object GridSync reads.
+
+use std::fmt;
+
+use base64::Engine as _;
+use base64::alphabet::URL_SAFE;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+use serde_json::{Map, Value, json};
+
+use super::time::{Micros, iso};
+
+/// Python's `b64decode(altchars=b"-_")`: padding optional, trailing bits ignored.
+const LENIENT_URL_SAFE: GeneralPurpose = GeneralPurpose::new(
+    &URL_SAFE,
+    GeneralPurposeConfig::new()
+        .with_decode_padding_mode(DecodePaddingMode::Indifferent)
+        .with_decode_allow_trailing_bits(true),
+);
+
+/// A syntactically valid voucher: exactly 44 characters of URL-safe base64 with at most two
+/// trailing `=`. Nothing else is known about it until the issuer answers.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Voucher(String);
+
+impl Voucher {
+    pub const LENGTH: usize = 44;
+
+    pub fn parse(text: &str) -> Option<Self> {
+        if text.len() != Self::LENGTH {
+            return None;
+        }
+        let data = text.trim_end_matches('=');
+        let padding = text.len() - data.len();
+        let alphabet = data
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if padding > 2 || !alphabet || LENIENT_URL_SAFE.decode(text).is_err() {
+            return None;
+        }
+        Some(Self(text.to_owned()))
+    }
+
+    /// The full voucher, for the wire and the database only; never log it.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// A voucher read back from our own database.
+    pub(crate) fn from_trusted(text: String) -> Self {
+        Self(text)
+    }
+}
+
+/// Shortened: a voucher is a bearer secret until it is redeemed.
+impl fmt::Display for Voucher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}…", self.0.get(..6).unwrap_or_default())
+    }
+}
+
+impl fmt::Debug for Voucher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Voucher({self})")
+    }
+}
+
+/// Where a voucher's redemption stands. Every state is persisted; `unpaid` and `error` carry
+/// their retry schedule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VoucherState {
+    /// Waiting to redeem group `counter` (groups below it are done).
+    Pending {
+        counter: u32,
+    },
+    /// Group `counter` is being redeemed.
+    Redeeming {
+        started: Micros,
+        counter: u32,
+    },
+    Redeemed {
+        finished: Micros,
+        token_count: u64,
+    },
+    DoubleSpend {
+        finished: Micros,
+    },
+    Unpaid {
+        finished: Micros,
+        counter: u32,
+        attempts: u32,
+        next_retry: Micros,
+    },
+    Error {
+        finished: Micros,
+        counter: u32,
+        details: String,
+        attempts: u32,
+        next_retry: Micros,
+    },
+}
+
+impl VoucherState {
+    pub fn name(&self) -> &'static str {
+        match self {
+            VoucherState::Pending { .. } => "pending",
+            VoucherState::Redeeming { .. } => "redeeming",
+            VoucherState::Redeemed { .. } => "redeemed",
+            VoucherState::DoubleSpend { .. } => "double-spend",
+            VoucherState::Unpaid { .. } => "unpaid",
+            VoucherState::Error { .. } => "error",
+        }
+    }
+
+    /// Nothing more will happen to this voucher.
+    pub fn is_final(&self) -> bool {
+        matches!(
+            self,
+            VoucherState::Redeemed { .. } | VoucherState::DoubleSpend { .. }
+        )
+    }
+
+    /// The status-object `state` member: ZKAPAuthorizer's fields, plus `attempts` and
+    /// `next-retry` for the retried states.
+    pub fn to_json(&self) -> Value {
+        let mut state = Map::new();
+        state.insert("name".into(), json!(self.name()));
+        let mut put = |key: &str, value: Value| {
+            state.insert(key.to_owned(), value);
+        };
+        match self {
+            VoucherState::Pending { counter } => put("counter", json!(counter)),
+            VoucherState::Redeeming { started, counter } => {
+                put("started", json!(iso(*started)));
+                put("counter", json!(counter));
+            }
+            VoucherState::Redeemed {
+                finished,
+                token_count,
+            } => {
+                put("finished", json!(iso(*finished)));
+                put("token-count", json!(token_count));
+            }
+            VoucherState::DoubleSpend { finished } => put("finished", json!(iso(*finished))),
+            VoucherState::Unpaid {
+                finished,
+                counter,
+                attempts,
+                next_retry,
+            } => {
+                put("finished", json!(iso(*finished)));
+                put("counter", json!(counter));
+                put("attempts", json!(attempts));
+                put("next-retry", json!(iso(*next_retry)));
+            }
+            VoucherState::Error {
+                finished,
+                counter,
+                details,
+                attempts,
+                next_retry,
+            } => {
+                put("finished", json!(iso(*finished)));
+                put("details", json!(details));
+                put("counter", json!(counter));
+                put("attempts", json!(attempts));
+                put("next-retry", json!(iso(*next_retry)));
+            }
+        }
+        Value::Object(state)
+    }
+}
+
+/// What `GET voucher/<V>` returns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VoucherStatus {
+    pub voucher: Voucher,
+    pub expected_tokens: u64,
+    pub created: Micros,
+    pub state: VoucherState,
+}
+
+impl VoucherStatus {
+    pub fn to_json(&self) -> Value {
+        json!({
+            "number": self.voucher.as_str(),
+            "expected-tokens": self.expected_tokens,
+            "created": iso(self.created),
+            "state": self.state.to_json(),
+            "version": 1,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = "lf9ZXdkBXvRbGaJfhAx8tIb4ZL8qBYTuvpY7nZrE0g8-";
+
+    #[test]
+    fn vouchers_are_44_url_safe_base64_characters() {
+        assert_eq!(GOOD.len(), 44);
+        assert!(Voucher::parse(GOOD).is_some());
+        let padded = format!("{}=", &GOOD[..43]);
+        assert!(Voucher::parse(&padded).is_some());
+        let padded2 = format!("{}==", &GOOD[..42]);
+        assert!(Voucher::parse(&padded2).is_some());
+        for bad in [
+            "",
+            &GOOD[..43],
+            &format!("{GOOD}a"),
+            &format!("{}+", &GOOD[..43]),
+            &format!("{}/", &GOOD[..43]),
+            &format!("{}===", &GOOD[..41]),
+            &format!("{}=a", &GOOD[..42]),
+            &format!("{} ", &GOOD[..43]),
+            "ééééééééééééééééééééééé",
+        ] {
+            assert!(Voucher::parse(bad).is_none(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn vouchers_are_shortened_when_shown() {
+        let voucher = Voucher::parse(GOOD).unwrap();
+        assert_eq!(voucher.to_string(), "lf9ZXd…");
+        assert!(!format!("{voucher:?}").contains(GOOD));
+    }
+
+    #[test]
+    fn status_objects_have_zkapauthorizers_fields() {
+        let status = VoucherStatus {
+            voucher: Voucher::parse(GOOD).unwrap(),
+            expected_tokens: 32768,
+            created: 1_663_677_296_123_456,
+            state: VoucherState::Redeemed {
+                finished: 1_663_677_300_000_000,
+                token_count: 32768,
+            },
+        };
+        assert_eq!(
+            status.to_json(),
+            json!({
+                "number": GOOD, "expected-tokens": 32768,
+                "created": "2022-09-20T12:34:56.123456+00:00",
+                "state": {"name": "redeemed", "finished": "2022-09-20T12:35:00.000000+00:00",
+                          "token-count": 32768},
+                "version": 1,
+            })
+        );
+        let redeeming = VoucherState::Redeeming {
+            started: 0,
+            counter: 3,
+        };
+        assert_eq!(
+            redeeming.to_json(),
+            json!({"name": "redeeming", "started": "1970-01-01T00:00:00.000000+00:00", "counter": 3})
+        );
+        let error = VoucherState::Error {
+            finished: 0,
+            counter: 1,
+            details: "boom".into(),
+            attempts: 2,
+            next_retry: 1_000_000,
+        }
+        .to_json();
+        assert_eq!(error["details"], "boom");
+        assert_eq!(error["next-retry"], "1970-01-01T00:00:01.000000+00:00");
+        assert!(!VoucherState::Pending { counter: 0 }.is_final());
+        assert!(VoucherState::DoubleSpend { finished: 0 }.is_final());
+    }
+}

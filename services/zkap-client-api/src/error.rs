@@ -1,0 +1,67 @@
+//! The service's one error enum and its wire form: `{"error": message, ...}` with
+//! ZKAPAuthorizer's status codes. Internal failures are an opaque 500.
+
+use actix_web::http::StatusCode;
+use serde_json::{Map, Value, json};
+use service_kit::db::DbError;
+use service_kit::error::{JsonError, ServiceError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// A request the client must fix; the message says how.
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("submitted voucher is syntactically invalid")]
+    BadVoucher,
+    #[error("unknown voucher")]
+    UnknownVoucher,
+    #[error("not found")]
+    NotFound,
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error("not enough spendable tokens: {requested} requested, {spendable} spendable")]
+    NotEnoughTokens { requested: u64, spendable: u64 },
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error("database query failed: {0}")]
+    Query(#[from] diesel::result::Error),
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        ApiError::BadRequest(message.into())
+    }
+}
+
+impl ServiceError for ApiError {
+    type Format = JsonError;
+
+    fn status(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest(_) | ApiError::BadVoucher => StatusCode::BAD_REQUEST,
+            ApiError::UnknownVoucher | ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::NotEnoughTokens { .. } => StatusCode::CONFLICT,
+            ApiError::Db(_) | ApiError::Query(_) | ApiError::Internal(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+        }
+    }
+
+    fn extra(&self) -> Map<String, Value> {
+        match self {
+            ApiError::NotEnoughTokens {
+                requested,
+                spendable,
+            } => Map::from_iter([
+                ("requested".to_owned(), json!(requested)),
+                ("spendable".to_owned(), json!(spendable)),
+            ]),
+            _ => Map::new(),
+        }
+    }
+}
+
+service_kit::impl_response_error!(ApiError);

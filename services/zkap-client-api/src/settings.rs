@@ -1,0 +1,536 @@
+//! Typed settings and the command line. Layers, lowest first: built-in defaults, `--config
+//! FILE` (TOML), `ZKAP_CLIENT_API__*` environment variables, the Tahoe-LAFS node directory
+//! (`--tahoe-node-dir`: its `tahoe.cfg` and `private/api_auth_token`), then explicit flags.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use clap::{Parser, Subcommand};
+use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::tahoe_cfg;
+
+/// Where the plugin's options live in `tahoe.cfg`.
+pub const PLUGIN_SECTION: &str = "storageclient.plugins.privatestorageio-zkapauthz-v2";
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub host: String,
+    pub port: u16,
+    pub database_url: String,
+    pub pool_size: u32,
+    /// Apply pending migrations at start-up (`--no-migrate` turns it off).
+    pub migrate: bool,
+    pub api_auth_token_file: Option<PathBuf>,
+    pub tahoe_node_dir: Option<PathBuf>,
+    pub ristretto_issuer_root_url: Option<String>,
+    /// Issuer keys whose tokens are spendable; tokens signed by any other key are sequestered.
+    #[serde(default, deserialize_with = "comma_list")]
+    pub allowed_public_keys: Vec<String>,
+    pub default_token_count: u64,
+    pub num_redemption_groups: u32,
+    pub pass_value: u64,
+    pub shares_needed: u32,
+    pub shares_total: u32,
+    pub lease_min_time_remaining: u64,
+    /// Longer than PaymentServer's 10-minute server-side retry of unpaid vouchers.
+    pub issuer_timeout_seconds: u64,
+    pub issuer_connect_timeout_seconds: u64,
+    pub retry_initial_delay_ms: u64,
+    pub retry_max_delay_ms: u64,
+    pub max_concurrent_redemptions: usize,
+    pub max_passes_per_request: u32,
+    pub body_limit: usize,
+    pub log_level: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            host: "127.0.0.1".into(),
+            port: 3457,
+            database_url: "sqlite://data/zkap-client-api.sqlite".into(),
+            pool_size: 8,
+            migrate: true,
+            api_auth_token_file: None,
+            tahoe_node_dir: None,
+            ristretto_issuer_root_url: None,
+            allowed_public_keys: Vec::new(),
+            default_token_count: 32768,
+            num_redemption_groups: 16,
+            pass_value: 1_048_576,
+            shares_needed: 3,
+            shares_total: 10,
+            lease_min_time_remaining: 0,
+            issuer_timeout_seconds: 660,
+            issuer_connect_timeout_seconds: 10,
+            retry_initial_delay_ms: 1000,
+            retry_max_delay_ms: 600_000,
+            max_concurrent_redemptions: 4,
+            max_passes_per_request: 10_000,
+            body_limit: 1024 * 1024,
+            log_level: "info".into(),
+        }
+    }
+}
+
+/// A list given either as a TOML array or as one comma-separated string (flags, env, tahoe.cfg);
+/// each key is trimmed, as ZKAPAuthorizer does.
+fn comma_list<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    let items = match OneOrMany::deserialize(deserializer)? {
+        OneOrMany::One(text) => text.split(',').map(str::to_owned).collect(),
+        OneOrMany::Many(items) => items,
+    };
+    Ok(items
+        .iter()
+        .map(|key| key.trim().to_owned())
+        .filter(|key| !key.is_empty())
+        .collect())
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error(transparent)]
+    Load(#[from] service_kit::settings::SettingsError),
+    #[error("cannot read {path}: {source}")]
+    TahoeConfig {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    TahoeValue { path: PathBuf, message: String },
+    #[error("invalid setting: {0}")]
+    Invalid(String),
+}
+
+/// ZKAPAuthorizer's client API as a standalone service.
+#[derive(Debug, Parser)]
+#[command(name = "zkap-client-api", version, about)]
+pub struct Cli {
+    #[command(flatten)]
+    pub flags: Flags,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Clone, Copy, Subcommand)]
+pub enum Command {
+    /// Serve the API (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+}
+
+/// Command-line flags; only those given override the lower layers.
+#[derive(Debug, Default, Clone, clap::Args, Serialize)]
+pub struct Flags {
+    /// TOML file with any of these settings (snake_case keys).
+    #[arg(long, value_name = "FILE")]
+    #[serde(skip)]
+    pub config: Option<PathBuf>,
+    /// Address to listen on [default: 127.0.0.1].
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    /// Port to listen on; 0 picks a free one [default: 3457].
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    /// sqlite://PATH, postgres://... or mysql://... [default: sqlite://data/zkap-client-api.sqlite].
+    #[arg(long, value_name = "URL")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+    /// Database connections in the pool [default: 8].
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pool_size: Option<u32>,
+    /// Do not apply migrations at start-up (run `migrate` once instead) [default: migrate].
+    #[arg(long)]
+    #[serde(skip)]
+    pub no_migrate: bool,
+    /// File holding the API token clients send as `Authorization: tahoe-lafs TOKEN`
+    /// [default: TAHOE_NODE_DIR/private/api_auth_token].
+    #[arg(long, value_name = "FILE")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub api_auth_token_file: Option<PathBuf>,
+    /// Tahoe-LAFS node directory: reads private/api_auth_token and, from tahoe.cfg, the
+    /// [storageclient.plugins.privatestorageio-zkapauthz-v2] section and [client] shares.*
+    /// [default: none].
+    #[arg(long, value_name = "DIR")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tahoe_node_dir: Option<PathBuf>,
+    /// Root URL of the PaymentServer-compatible issuer (required) [default: none].
+    #[arg(long, value_name = "URL")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ristretto_issuer_root_url: Option<String>,
+    /// Comma-separated issuer public keys whose tokens are spendable (required) [default: none].
+    #[arg(long, value_name = "KEY[,KEY]")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allowed_public_keys: Option<String>,
+    /// Tokens per voucher; must match the issuer's --tokens-per-voucher [default: 32768].
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default_token_count: Option<u64>,
+    /// Redemption groups per voucher; must match the issuer [default: 16].
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub num_redemption_groups: Option<u32>,
+    /// Bytes of share data one pass pays for [default: 1048576].
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pass_value: Option<u64>,
+    /// Shares needed to recover a file (k) [default: 3].
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shares_needed: Option<u32>,
+    /// Shares stored per file (N) [default: 10].
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shares_total: Option<u32>,
+    /// Seconds of lease left at which a lease is renewed; shortens the priced period
+    /// [default: 0].
+    #[arg(long, value_name = "SECONDS")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lease_min_time_remaining: Option<u64>,
+    /// Seconds an issuer request may take [default: 660].
+    #[arg(long, value_name = "SECONDS")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issuer_timeout_seconds: Option<u64>,
+    /// Seconds to connect to the issuer [default: 10].
+    #[arg(long, value_name = "SECONDS")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issuer_connect_timeout_seconds: Option<u64>,
+    /// First retry delay of an unpaid or failed redemption, doubled per attempt [default: 1000].
+    #[arg(long, value_name = "MS")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_initial_delay_ms: Option<u64>,
+    /// Longest retry delay [default: 600000].
+    #[arg(long, value_name = "MS")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_max_delay_ms: Option<u64>,
+    /// Vouchers redeemed at the same time [default: 4].
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_concurrent_redemptions: Option<usize>,
+    /// Largest `count` of one POST passes [default: 10000].
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_passes_per_request: Option<u32>,
+    /// Largest request body in bytes [default: 1048576].
+    #[arg(long, value_name = "BYTES")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body_limit: Option<usize>,
+    /// Log filter when RUST_LOG is unset [default: info].
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_level: Option<String>,
+}
+
+impl Flags {
+    /// Loads the settings: defaults, `--config`, the environment (`env` stands in for the
+    /// process environment in tests), the Tahoe node directory, then these flags.
+    pub fn load(&self, env: Option<HashMap<String, String>>) -> Result<Settings, SettingsError> {
+        let sources = |env| service_kit::settings::Sources {
+            env_prefix: "ZKAP_CLIENT_API",
+            file: self.config.as_deref(),
+            env,
+        };
+        let mut settings: Settings = service_kit::settings::load(sources(env.clone()), self)?;
+        if let Some(node_dir) = settings.tahoe_node_dir.clone() {
+            let mut flags = self.clone();
+            flags.fill_from_node_dir(&node_dir)?;
+            settings = service_kit::settings::load(sources(env), &flags)?;
+        }
+        if self.no_migrate {
+            settings.migrate = false;
+        }
+        settings.validated()
+    }
+
+    /// Takes what the node directory says for every flag that was not given.
+    fn fill_from_node_dir(&mut self, dir: &Path) -> Result<(), SettingsError> {
+        let token = dir.join("private").join("api_auth_token");
+        if self.api_auth_token_file.is_none() && token.exists() {
+            self.api_auth_token_file = Some(token);
+        }
+        let path = dir.join("tahoe.cfg");
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(source) => return Err(SettingsError::TahoeConfig { path, source }),
+        };
+        let cfg = tahoe_cfg::parse(&text);
+        let get = |section: &str, key: &str| cfg.get(section, key).map(str::to_owned);
+        let number = |section: &str, key: &str| -> Result<Option<u64>, SettingsError> {
+            get(section, key)
+                .map(|v| {
+                    v.parse::<u64>().map_err(|_| SettingsError::TahoeValue {
+                        path: path.clone(),
+                        message: format!("[{section}] {key} = {v:?} is not a whole number"),
+                    })
+                })
+                .transpose()
+        };
+        let small = |value: Option<u64>, key: &str| -> Result<Option<u32>, SettingsError> {
+            value
+                .map(|v| {
+                    u32::try_from(v).map_err(|_| SettingsError::TahoeValue {
+                        path: path.clone(),
+                        message: format!("{key} = {v} is too large"),
+                    })
+                })
+                .transpose()
+        };
+        let p = PLUGIN_SECTION;
+        if let Some(redeemer) = get(p, "redeemer").filter(|r| r != "ristretto") {
+            return Err(SettingsError::TahoeValue {
+                path,
+                message: format!("redeemer = {redeemer:?} is not supported; only ristretto is"),
+            });
+        }
+        fill(
+            &mut self.ristretto_issuer_root_url,
+            get(p, "ristretto-issuer-root-url"),
+        );
+        fill(&mut self.allowed_public_keys, get(p, "allowed-public-keys"));
+        fill(
+            &mut self.default_token_count,
+            number(p, "default-token-count")?,
+        );
+        fill(&mut self.pass_value, number(p, "pass-value")?);
+        fill(
+            &mut self.lease_min_time_remaining,
+            number(p, "lease.min-time-remaining")?,
+        );
+        fill(
+            &mut self.shares_needed,
+            small(number("client", "shares.needed")?, "shares.needed")?,
+        );
+        fill(
+            &mut self.shares_total,
+            small(number("client", "shares.total")?, "shares.total")?,
+        );
+        Ok(())
+    }
+}
+
+fn fill<T>(slot: &mut Option<T>, value: Option<T>) {
+    if slot.is_none() {
+        *slot = value;
+    }
+}
+
+/// One lease period: ZKAPAuthorizer's 31 days.
+pub const LEASE_PERIOD_SECONDS: u64 = 31 * 24 * 60 * 60;
+
+impl Settings {
+    fn validated(self) -> Result<Self, SettingsError> {
+        let invalid = |m: &str| Err(SettingsError::Invalid(m.to_owned()));
+        if self.num_redemption_groups == 0 {
+            return invalid("num_redemption_groups must be at least 1");
+        }
+        if self.default_token_count < u64::from(self.num_redemption_groups) {
+            return invalid("default_token_count must be at least num_redemption_groups");
+        }
+        if self.pass_value == 0 {
+            return invalid("pass_value must be at least 1");
+        }
+        if self.shares_needed == 0 || self.shares_total < self.shares_needed {
+            return invalid("shares_needed must be at least 1 and at most shares_total");
+        }
+        if self.lease_min_time_remaining > LEASE_PERIOD_SECONDS {
+            return invalid("lease_min_time_remaining must not exceed 31 days (2678400 s)");
+        }
+        if self.max_concurrent_redemptions == 0 || self.max_passes_per_request == 0 {
+            return invalid("max_concurrent_redemptions and max_passes_per_request must be >= 1");
+        }
+        if self.retry_initial_delay_ms == 0 || self.retry_max_delay_ms < self.retry_initial_delay_ms
+        {
+            return invalid("retry delays must satisfy 0 < initial <= max");
+        }
+        Ok(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use clap::CommandFactory;
+
+    fn parse(args: &[&str]) -> Cli {
+        Cli::try_parse_from(std::iter::once("zkap-client-api").chain(args.iter().copied())).unwrap()
+    }
+
+    fn no_env() -> Option<HashMap<String, String>> {
+        Some(HashMap::new())
+    }
+
+    #[test]
+    fn defaults_match_the_original() {
+        let settings = parse(&[]).flags.load(no_env()).unwrap();
+        assert_eq!(settings, Settings::default());
+        assert_eq!(settings.port, 3457);
+        assert!(settings.migrate);
+    }
+
+    #[test]
+    fn help_lists_every_flag_with_its_default() {
+        let help = Cli::command().render_long_help().to_string();
+        let defaults = Settings::default();
+        for (flag, default) in [
+            ("--host", defaults.host.clone()),
+            ("--port", defaults.port.to_string()),
+            ("--database-url", defaults.database_url.clone()),
+            ("--pool-size", defaults.pool_size.to_string()),
+            (
+                "--default-token-count",
+                defaults.default_token_count.to_string(),
+            ),
+            (
+                "--num-redemption-groups",
+                defaults.num_redemption_groups.to_string(),
+            ),
+            ("--pass-value", defaults.pass_value.to_string()),
+            ("--shares-needed", defaults.shares_needed.to_string()),
+            ("--shares-total", defaults.shares_total.to_string()),
+            (
+                "--lease-min-time-remaining",
+                defaults.lease_min_time_remaining.to_string(),
+            ),
+            (
+                "--issuer-timeout-seconds",
+                defaults.issuer_timeout_seconds.to_string(),
+            ),
+            (
+                "--retry-initial-delay-ms",
+                defaults.retry_initial_delay_ms.to_string(),
+            ),
+            (
+                "--retry-max-delay-ms",
+                defaults.retry_max_delay_ms.to_string(),
+            ),
+            (
+                "--max-passes-per-request",
+                defaults.max_passes_per_request.to_string(),
+            ),
+            ("--body-limit", defaults.body_limit.to_string()),
+            ("--log-level", defaults.log_level.clone()),
+        ] {
+            assert!(help.contains(flag), "{flag} missing from --help");
+            assert!(
+                help.contains(&format!("[default: {default}]")),
+                "default {default} of {flag} missing from --help"
+            );
+        }
+        for flag in [
+            "--config",
+            "--no-migrate",
+            "--api-auth-token-file",
+            "--tahoe-node-dir",
+            "--ristretto-issuer-root-url",
+            "--allowed-public-keys",
+            "migrate",
+        ] {
+            assert!(help.contains(flag), "{flag} missing from --help");
+        }
+    }
+
+    #[test]
+    fn flags_env_and_file_layer() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("zkap.toml");
+        std::fs::write(
+            &file,
+            "port = 4000\nshares_needed = 2\nallowed_public_keys = [\"a\", \" b \"]\n",
+        )
+        .unwrap();
+        let file_arg = file.to_str().unwrap();
+        let cli = parse(&["--config", file_arg, "--port", "4001", "--no-migrate"]);
+        let env = HashMap::from([
+            ("ZKAP_CLIENT_API__SHARES_NEEDED".to_owned(), "3".to_owned()),
+            ("ZKAP_CLIENT_API__PASS_VALUE".to_owned(), "100".to_owned()),
+        ]);
+        let settings = cli.flags.load(Some(env)).unwrap();
+        assert_eq!(settings.port, 4001);
+        assert_eq!(settings.shares_needed, 3);
+        assert_eq!(settings.pass_value, 100);
+        assert_eq!(settings.allowed_public_keys, ["a", "b"]);
+        assert!(!settings.migrate);
+
+        let cli = parse(&["--allowed-public-keys", " k1 , k2,"]);
+        let settings = cli.flags.load(no_env()).unwrap();
+        assert_eq!(settings.allowed_public_keys, ["k1", "k2"]);
+    }
+
+    #[test]
+    fn migrate_subcommand_parses() {
+        let cli = parse(&["--database-url", "sqlite://x.db", "migrate"]);
+        assert!(matches!(cli.command, Some(Command::Migrate)));
+    }
+
+    #[test]
+    fn tahoe_node_dir_fills_what_flags_leave_open() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("private")).unwrap();
+        std::fs::write(dir.path().join("private/api_auth_token"), "tok\n").unwrap();
+        std::fs::write(
+            dir.path().join("tahoe.cfg"),
+            "[client]\nshares.needed = 2\nshares.total = 5\n\n\
+             [storageclient.plugins.privatestorageio-zkapauthz-v2]\n\
+             ristretto-issuer-root-url = https://issuer.example/\n\
+             allowed-public-keys = key1, key2\n\
+             default-token-count = 50000\n\
+             pass-value = 4096\n\
+             lease.min-time-remaining = 86400\n",
+        )
+        .unwrap();
+        let node = dir.path().to_str().unwrap();
+        let cli = parse(&["--tahoe-node-dir", node, "--pass-value", "8192"]);
+        let settings = cli.flags.load(no_env()).unwrap();
+        assert_eq!(
+            settings.api_auth_token_file,
+            Some(dir.path().join("private/api_auth_token"))
+        );
+        assert_eq!(
+            settings.ristretto_issuer_root_url.as_deref(),
+            Some("https://issuer.example/")
+        );
+        assert_eq!(settings.allowed_public_keys, ["key1", "key2"]);
+        assert_eq!(settings.default_token_count, 50000);
+        assert_eq!(settings.pass_value, 8192, "explicit flag wins");
+        assert_eq!(settings.lease_min_time_remaining, 86400);
+        assert_eq!((settings.shares_needed, settings.shares_total), (2, 5));
+
+        std::fs::write(
+            dir.path().join("tahoe.cfg"),
+            "[storageclient.plugins.privatestorageio-zkapauthz-v2]\npass-value = lots\n",
+        )
+        .unwrap();
+        let err = parse(&["--tahoe-node-dir", node]).flags.load(no_env());
+        assert!(
+            matches!(err, Err(SettingsError::TahoeValue { .. })),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn nonsense_is_refused() {
+        for args in [
+            &["--num-redemption-groups", "0"][..],
+            &["--shares-needed", "11"][..],
+            &["--pass-value", "0"][..],
+            &["--lease-min-time-remaining", "9999999"][..],
+        ] {
+            assert!(parse(args).flags.load(no_env()).is_err(), "{args:?}");
+        }
+    }
+}

@@ -1,0 +1,10 @@
+//! The real server on port 0 against a fresh database and ledger-sim's ZKAP issuer.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod auth;
+mod helpers;
+mod lease;
+mod passes;
+mod price;
+mod redemption;
+mod voucher;

@@ -1,0 +1,105 @@
+use std::collections::HashSet;
+
+use serde_json::{Value, json};
+
+use crate::helpers::{TOKENS, spawn_app, spawn_app_on};
+
+const MESSAGE: &str = "allocate_buckets aGVsbG8gd29ybGQ=";
+
+#[actix_web::test]
+async fn passes_verify_at_the_storage_server() {
+    let app = spawn_app().await;
+    app.redeemed_voucher().await;
+    let response = app
+        .post("passes", &json!({"message": MESSAGE, "count": 3}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    let passes = body["passes"].as_array().unwrap();
+    assert_eq!(passes.len(), 3);
+    for pass in passes {
+        let pass = pass.as_str().unwrap();
+        assert_eq!(pass.len(), 177);
+        assert!(app.server_accepts(pass, MESSAGE));
+        assert!(!app.server_accepts(pass, "add_lease aGVsbG8gd29ybGQ="));
+    }
+    assert_eq!(app.spendable().await, TOKENS - 3);
+}
+
+#[actix_web::test]
+async fn too_few_tokens_is_409_with_the_spendable_count() {
+    let app = spawn_app().await;
+    app.redeemed_voucher().await;
+    let response = app
+        .post("passes", &json!({"message": MESSAGE, "count": TOKENS + 1}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 409);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["spendable"], TOKENS);
+    assert_eq!(body["requested"], TOKENS + 1);
+    assert_eq!(app.spendable().await, TOKENS, "nothing taken");
+}
+
+#[actix_web::test]
+async fn malformed_pass_requests_are_400() {
+    let app = spawn_app().await;
+    app.redeemed_voucher().await;
+    for body in [
+        json!({"message": MESSAGE}),
+        json!({"count": 1}),
+        json!({"message": "", "count": 1}),
+        json!({"message": MESSAGE, "count": 0}),
+        json!({"message": MESSAGE, "count": -1}),
+        json!({"message": MESSAGE, "count": 10_001}),
+        json!({"message": 5, "count": 1}),
+        json!({"message": MESSAGE, "count": 1, "more": true}),
+    ] {
+        let response = app.post("passes", &body).send().await.unwrap();
+        assert_eq!(response.status(), 400, "{body}");
+        let error: Value = response.json().await.unwrap();
+        assert!(error["error"].is_string());
+    }
+    assert_eq!(app.spendable().await, TOKENS);
+}
+
+/// Redeems on the given backend, then races pass requests: no token is handed out twice and
+/// none is lost.
+async fn concurrent_passes_never_share_a_token(database_url: String) {
+    let app = spawn_app_on(database_url).await;
+    app.redeemed_voucher().await;
+    app.redeemed_voucher().await;
+    let total = 2 * TOKENS;
+    assert_eq!(app.spendable().await, total);
+    let requests = (0..16).map(|_| {
+        app.post("passes", &json!({"message": MESSAGE, "count": 3}))
+            .send()
+    });
+    let mut preimages = HashSet::new();
+    let mut granted = 0;
+    for response in futures_util::future::join_all(requests).await {
+        let response = response.unwrap();
+        match response.status().as_u16() {
+            200 => {
+                let body: Value = response.json().await.unwrap();
+                for pass in body["passes"].as_array().unwrap() {
+                    let pass = pass.as_str().unwrap();
+                    assert!(app.server_accepts(pass, MESSAGE));
+                    let preimage = pass.split(' ').next().unwrap().to_owned();
+                    assert!(preimages.insert(preimage), "token handed out twice");
+                }
+                granted += 1;
+            }
+            409 => {}
+            other => panic!("unexpected status {other}"),
+        }
+    }
+    assert!(granted >= 1);
+    assert_eq!(preimages.len(), granted * 3);
+    assert_eq!(app.spendable().await, total - 3 * granted as u64);
+}
+
+service_kit::backend_tests!(concurrent_passes, concurrent_passes_never_share_a_token);
