@@ -1,0 +1,3 @@
+DROP TABLE contracts;
+DROP TABLE tokens;
+DROP TABLE addresses;

@@ -1,0 +1,80 @@
+//! The one error enum of the service, answered as `{"status":"error","message":...}`.
+
+use actix_web::http::StatusCode;
+use service_kit::db::DbError;
+use service_kit::error::{JsonStatusMessage, ServiceError};
+
+/// Messages are the original's, character for character: the farmer acts on some of them
+/// (`Nonexistent token.` makes it register again).
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// `/heartbeat` answers 404 for an unknown token, every other route 400.
+    #[error("Nonexistent token.")]
+    TokenNotFound,
+    #[error("Nonexistent token.")]
+    UnknownToken,
+    #[error(
+        "New token requests must include posted signature proving ownership of farming address"
+    )]
+    SignatureRequired,
+    #[error("Posted data must be JSON encoded object including \"signature\" and \"message\"")]
+    MalformedSignedRequest,
+    #[error("Please restrict your message to less than {0} bytes.")]
+    MessageTooLong(usize),
+    #[error("Your signature is the wrong length.  It should be 88bytes.")]
+    SignatureLength,
+    #[error("Signature invalid.")]
+    SignatureInvalid,
+    #[error("IP Disallowed, only {0} tokens are permitted per IP address")]
+    IpDisallowed(u32),
+    #[error("Invalid address given: address is not a valid SJCX address.")]
+    InvalidAddress,
+    #[error("Invalid address given: address must be in whitelist.")]
+    NotWhitelisted,
+    #[error("Invalid sort.")]
+    InvalidSort,
+    #[error("Nonexistant farmer id.")]
+    FarmerNotFound,
+    #[error("Posted data must be JSON encoded object including \"{0}\"")]
+    MalformedBatch(&'static str),
+    #[error("Too many items: at most {0} per request.")]
+    TooManyItems(usize),
+    #[error("Request body is larger than {0} bytes.")]
+    BodyTooLarge(usize),
+    #[error("Request body could not be read: {0}")]
+    BadBody(String),
+    #[error("Not found.")]
+    NotFound,
+    /// Single-contract legacy routes answer their per-contract outcome as an error.
+    #[error("{0}")]
+    Contract(&'static str),
+    #[error("cannot tell the client's IP address")]
+    NoPeerAddress,
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error("database query failed: {0}")]
+    Query(#[from] diesel::result::Error),
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl ServiceError for ApiError {
+    type Format = JsonStatusMessage;
+
+    fn status(&self) -> StatusCode {
+        match self {
+            ApiError::TokenNotFound | ApiError::FarmerNotFound | ApiError::NotFound => {
+                StatusCode::NOT_FOUND
+            }
+            ApiError::BodyTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Db(DbError::Pool(_)) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::NoPeerAddress
+            | ApiError::Db(_)
+            | ApiError::Query(_)
+            | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            _ => StatusCode::BAD_REQUEST,
+        }
+    }
+}
+
+service_kit::impl_response_error!(ApiError);

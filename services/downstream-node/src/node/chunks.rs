@@ -1,0 +1,187 @@
+//! `/chunk/<token>[/<size>]`: contracts generated on demand from fresh seeds.
+
+use std::net::IpAddr;
+
+use rand::RngCore;
+use serde::Serialize;
+
+use super::{Node, check_new_ip, ip_text, seconds_until, token_row};
+use crate::db::contracts::{self, NewContract};
+use crate::db::{addresses, tokens};
+use crate::domain::{FarmerToken, Schedule, now_millis};
+use crate::error::ApiError;
+use crate::heartbeat::{self, Challenge, HeartbeatKey, RandomFile, Tag};
+
+/// One chunk as the farmer reads it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChunkOffer {
+    pub file_hash: i64,
+    pub seed: String,
+    pub size: u64,
+    pub challenge: Challenge,
+    pub tag: Tag,
+    pub due: f64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Chunks {
+    pub chunks: Vec<ChunkOffer>,
+}
+
+/// A contract computed but not yet stored.
+struct Generated {
+    seed: String,
+    size: u64,
+    s0: [u8; 32],
+    root: [u8; 32],
+    tag: Tag,
+}
+
+/// Sizes to hand out: the request capped by what the address may still hold, split into at
+/// most `max_chunks` pieces of at most `max_chunk` bytes, never more than requested.
+pub fn plan(requested: u64, remaining: u64, max_chunks: u32, max_chunk: u64) -> Vec<u64> {
+    let mut left = requested.min(remaining);
+    let mut sizes = Vec::new();
+    while left > 0 && sizes.len() < max_chunks as usize && max_chunk > 0 {
+        let size = left.min(max_chunk);
+        sizes.push(size);
+        left -= size;
+    }
+    sizes
+}
+
+fn generate(key: &HeartbeatKey, size: u64, challenges: u32, check_fraction: f64) -> Generated {
+    let mut rng = rand::thread_rng();
+    let mut raw = [0u8; 16];
+    rng.fill_bytes(&mut raw);
+    let seed = hex::encode(raw);
+    let mut s0 = [0u8; 32];
+    rng.fill_bytes(&mut s0);
+    let file = RandomFile::new(&seed, size);
+    let encoded = heartbeat::encode(key, &file, size, challenges, s0, check_fraction);
+    Generated {
+        seed,
+        size,
+        s0,
+        root: encoded.root,
+        tag: encoded.tag,
+    }
+}
+
+pub async fn allocate(
+    node: &Node,
+    token: Option<FarmerToken>,
+    ip: IpAddr,
+    requested: Option<u64>,
+) -> Result<Chunks, ApiError> {
+    let settings = node.settings.clone();
+    let requested = requested.unwrap_or(settings.default_chunk_size);
+    let ip_string = ip_text(ip);
+    let location = node.location_json(ip);
+    let cap = settings.max_size_per_address;
+
+    let (row, sizes) = super::write_transaction(&node.db, move |conn| {
+        let row = token_row(conn, token)?;
+        if check_new_ip(conn, &row, &ip_string, settings.max_tokens_per_ip)? {
+            tokens::set_ip(conn, row.id, &ip_string, location.as_deref())?;
+        }
+        let address = addresses::find_by_id(conn, row.address_id)?;
+        let held = u64::try_from(address.allocated_bytes).unwrap_or(0);
+        let sizes = plan(
+            requested,
+            cap.saturating_sub(held),
+            settings.max_chunks_per_request,
+            settings.max_chunk_size,
+        );
+        Ok::<_, ApiError>((row, sizes))
+    })
+    .await?;
+    if sizes.is_empty() {
+        return Ok(Chunks { chunks: Vec::new() });
+    }
+
+    let key = node.key.clone();
+    let (challenges, check_fraction) = (node.settings.challenges, node.settings.check_fraction);
+    let generated = actix_web::web::block(move || {
+        sizes
+            .into_iter()
+            .map(|size| generate(&key, size, challenges, check_fraction))
+            .collect::<Vec<_>>()
+    })
+    .await
+    .map_err(|err| ApiError::Internal(format!("contract generation failed: {err}")))?;
+
+    let key = node.key.clone();
+    let interval = node.interval_millis();
+    let interval_secs = i64::try_from(node.settings.interval).unwrap_or(i64::MAX);
+    let cap = i64::try_from(cap).unwrap_or(i64::MAX);
+    super::write_transaction(&node.db, move |conn| {
+        let mut row = tokens::find(conn, &row.token)?.ok_or(ApiError::UnknownToken)?;
+        let now = now_millis();
+        let mut uptime = row.uptime_state();
+        let mut offers = Vec::with_capacity(generated.len());
+        for contract in generated {
+            let size = i64::try_from(contract.size).unwrap_or(i64::MAX);
+            // Another request of the same address may have taken the room meanwhile.
+            if !addresses::reserve(conn, row.address_id, size, cap)? {
+                break;
+            }
+            let schedule = Schedule::first(&key, &contract.s0, challenges, now, interval);
+            let id = contracts::insert(
+                conn,
+                &NewContract {
+                    token_id: row.id,
+                    seed: contract.seed.clone(),
+                    size,
+                    chunksz: i64::try_from(contract.tag.chunksz).unwrap_or(0),
+                    challenges: i32::try_from(challenges).unwrap_or(i32::MAX),
+                    issued: 1,
+                    chain_seed: schedule.chain_seed.to_vec(),
+                    root: contract.root.to_vec(),
+                    tree_order: i32::try_from(contract.tag.tree.order).unwrap_or(0),
+                    interval_secs,
+                    start_at: now,
+                    due_at: schedule.due,
+                    expiration: schedule.expiration(),
+                    answered: false,
+                    counted_online: true,
+                },
+            )?;
+            uptime.contract_started(now, schedule.expiration());
+            row.online_contracts += 1;
+            row.online_size += size;
+            row.online = true;
+            row.last_due = Some(row.last_due.map_or(schedule.due, |d| d.max(schedule.due)));
+            let Some(challenge) = schedule.current() else {
+                continue;
+            };
+            offers.push(ChunkOffer {
+                file_hash: id,
+                seed: contract.seed,
+                size: contract.size,
+                challenge,
+                tag: contract.tag,
+                due: seconds_until(schedule.due, now_millis()),
+            });
+        }
+        row.set_uptime_state(uptime, now);
+        tokens::save_stats(conn, &row)?;
+        Ok(Chunks { chunks: offers })
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::plan;
+
+    #[test]
+    fn plans_never_exceed_the_request_or_the_cap() {
+        assert_eq!(plan(32768, 1 << 30, 10, 32 << 20), vec![32768]);
+        assert_eq!(plan(100, 1 << 30, 10, 40), vec![40, 40, 20]);
+        assert_eq!(plan(1000, 30, 10, 40), vec![30]);
+        assert_eq!(plan(1000, 1000, 2, 100), vec![100, 100]);
+        assert!(plan(1000, 0, 10, 100).is_empty());
+        assert!(plan(0, 1000, 10, 100).is_empty());
+    }
+}

@@ -1,0 +1,101 @@
+//! Background and command-line upkeep: statistics sweeps, `cleandb`, whitelist import.
+
+use std::path::Path;
+
+use service_kit::db::Database;
+
+use crate::db::addresses::{self, ImportReport};
+use crate::db::stats::{self, SweepReport};
+use crate::domain::{Millis, SjcxAddress, now_millis};
+use crate::error::ApiError;
+
+pub async fn sweep(db: &Database) -> Result<SweepReport, ApiError> {
+    sweep_at(db, now_millis()).await
+}
+
+pub async fn sweep_at(db: &Database, now: Millis) -> Result<SweepReport, ApiError> {
+    db.run(move |conn| Ok::<_, ApiError>(stats::sweep(conn, now)?))
+        .await
+}
+
+pub async fn cleandb(db: &Database) -> Result<usize, ApiError> {
+    let now = now_millis();
+    db.run(move |conn| {
+        let deleted = stats::delete_expired(conn, now)?;
+        stats::refresh_uptime(conn, now)?;
+        Ok::<_, ApiError>(deleted)
+    })
+    .await
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum WhitelistError {
+    #[error("cannot read {0}: {1}")]
+    Read(String, #[source] std::io::Error),
+    #[error("line {line}: {reason}")]
+    Line { line: usize, reason: String },
+    #[error(transparent)]
+    Db(#[from] ApiError),
+}
+
+/// Parses the whitelist CSV: a header row, then `address,balance` rows (blank lines
+/// ignored, balances may have decimals and are truncated to whole SJCX).
+pub fn parse_whitelist(text: &str) -> Result<Vec<(String, i64)>, WhitelistError> {
+    let mut entries = Vec::new();
+    for (index, raw) in text.lines().enumerate().skip(1) {
+        let line = index + 1;
+        let raw = raw.trim();
+        if raw.is_empty() {
+            continue;
+        }
+        let bad = |reason: String| WhitelistError::Line { line, reason };
+        let mut fields = raw.split(',').map(|f| f.trim().trim_matches('"'));
+        let (Some(address), Some(balance)) = (fields.next(), fields.next()) else {
+            return Err(bad("expected address,balance".into()));
+        };
+        let address = SjcxAddress::parse(address)
+            .ok_or_else(|| bad(format!("{address:?} is not a valid SJCX address")))?;
+        let balance: f64 = balance
+            .parse()
+            .map_err(|_| bad(format!("{balance:?} is not a number")))?;
+        if !balance.is_finite() || balance < 0.0 || balance >= i64::MAX as f64 {
+            return Err(bad(format!("balance {balance} is out of range")));
+        }
+        entries.push((address.to_string(), balance.trunc() as i64));
+    }
+    Ok(entries)
+}
+
+pub async fn import_whitelist(
+    db: &Database,
+    path: &Path,
+    keep_missing: bool,
+) -> Result<ImportReport, WhitelistError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|err| WhitelistError::Read(path.display().to_string(), err))?;
+    let entries = parse_whitelist(&text)?;
+    let report = crate::node::write_transaction(db, move |conn| {
+        Ok(addresses::import(conn, &entries, keep_missing)?)
+    })
+    .await?;
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_rows() {
+        let text = "address,balance\n19qVgG8C6eXwKMMyvVegsi3xCsKyk3Z3jV,12000.5\n\n";
+        assert_eq!(
+            parse_whitelist(text).unwrap(),
+            vec![("19qVgG8C6eXwKMMyvVegsi3xCsKyk3Z3jV".to_owned(), 12000)]
+        );
+        assert!(matches!(
+            parse_whitelist("h\n3J98t1WpEZ73CNmQviecrnyiWrnqRhWNLy,1\n"),
+            Err(WhitelistError::Line { line: 2, .. })
+        ));
+        assert!(parse_whitelist("h\n19qVgG8C6eXwKMMyvVegsi3xCsKyk3Z3jV,lots\n").is_err());
+    }
+}

@@ -1,0 +1,73 @@
+//! `/status/list...` and `/status/show/<id>`: one shape, one meaning, for both.
+
+use chrono::{DateTime, SecondsFormat};
+use serde::Serialize;
+
+use super::Node;
+use crate::db::tokens::{self, TokenRow};
+use crate::domain::uptime::round2;
+use crate::domain::{FarmerId, ListQuery};
+use crate::error::ApiError;
+use crate::geoip::Location;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FarmerStatus {
+    pub id: String,
+    pub address: String,
+    pub location: Option<Location>,
+    pub heartbeats: i64,
+    /// Online contracts and their bytes (the original's list meaning, now also in show).
+    pub contracts: i64,
+    pub size: i64,
+    pub online: bool,
+    /// Percent of the time since the first contract, two decimals, as of the last refresh.
+    pub uptime: f64,
+    /// RFC 3339, or null before the first contract.
+    pub last_due: Option<String>,
+}
+
+impl From<TokenRow> for FarmerStatus {
+    fn from(row: TokenRow) -> Self {
+        Self {
+            location: row
+                .location
+                .as_deref()
+                .and_then(|text| serde_json::from_str(text).ok()),
+            last_due: row
+                .last_due
+                .and_then(DateTime::from_timestamp_millis)
+                .map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true)),
+            id: row.farmer_id,
+            address: row.address,
+            heartbeats: row.hbcount,
+            contracts: row.online_contracts,
+            size: row.online_size,
+            online: row.online,
+            uptime: round2(row.uptime),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct FarmerList {
+    pub farmers: Vec<FarmerStatus>,
+}
+
+pub async fn list(node: &Node, query: ListQuery) -> Result<FarmerList, ApiError> {
+    let rows = node
+        .db
+        .run(move |conn| Ok::<_, ApiError>(tokens::list(conn, &query)?))
+        .await?;
+    Ok(FarmerList {
+        farmers: rows.into_iter().map(FarmerStatus::from).collect(),
+    })
+}
+
+pub async fn show(node: &Node, farmer_id: &str) -> Result<FarmerStatus, ApiError> {
+    let id = FarmerId::parse(farmer_id).ok_or(ApiError::FarmerNotFound)?;
+    let row = node
+        .db
+        .run(move |conn| Ok::<_, ApiError>(tokens::find_by_farmer_id(conn, id.as_str())?))
+        .await?;
+    row.map(FarmerStatus::from).ok_or(ApiError::FarmerNotFound)
+}

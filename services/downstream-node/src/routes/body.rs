@@ -1,0 +1,39 @@
+//! Request bodies read raw, so the farmer's `Content-Encoding: gzip` on an uncompressed
+//! `/answer` body works: the gzip magic decides, not the header.
+
+use actix_web::dev::Decompress;
+use actix_web::http::header::ContentEncoding;
+use actix_web::web::{self, Bytes, BytesMut};
+use futures_util::StreamExt;
+
+use crate::error::ApiError;
+
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+
+async fn collect<S, E>(mut stream: S, limit: usize) -> Result<Bytes, ApiError>
+where
+    S: futures_util::Stream<Item = Result<Bytes, E>> + Unpin,
+    E: std::fmt::Display,
+{
+    let mut body = BytesMut::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|err| ApiError::BadBody(err.to_string()))?;
+        if body.len() + chunk.len() > limit {
+            return Err(ApiError::BodyTooLarge(limit));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
+}
+
+/// The body, gunzipped when it really is gzip, at most `limit` bytes either way.
+pub async fn read(payload: web::Payload, limit: usize) -> Result<Bytes, ApiError> {
+    let raw = collect(payload, limit).await?;
+    if !raw.starts_with(&GZIP_MAGIC) {
+        return Ok(raw);
+    }
+    let compressed =
+        futures_util::stream::once(async move { Ok::<_, actix_web::error::PayloadError>(raw) });
+    let decoder = Decompress::new(Box::pin(compressed), ContentEncoding::Gzip);
+    collect(decoder, limit).await
+}

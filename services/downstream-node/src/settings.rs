@@ -1,0 +1,359 @@
+//! Typed settings: defaults < `--config FILE` (TOML) < `DOWNSTREAM_NODE__*` environment <
+//! command-line flags; and the command line itself.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use serde::{Deserialize, Serialize};
+use service_kit::settings::{Sources, load};
+
+pub const ENV_PREFIX: &str = "DOWNSTREAM_NODE";
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    pub host: String,
+    pub port: u16,
+    pub database_url: String,
+    pub pool_size: u32,
+    /// Run pending migrations when `serve` starts.
+    pub migrate: bool,
+    /// MaxMind GeoLite2/GeoIP2 City database; missing or unreadable gives null locations.
+    pub geoip_db: Option<PathBuf>,
+    /// The secret heartbeat key, created (mode 0600) on first start.
+    pub key_file: PathBuf,
+    pub require_signature: bool,
+    pub require_whitelist: bool,
+    /// Smallest whitelist balance that may farm.
+    pub min_balance: i64,
+    pub max_tokens_per_ip: u32,
+    /// Seconds a farmer has to answer each challenge.
+    pub interval: u64,
+    /// Challenges per contract.
+    pub challenges: u32,
+    pub check_fraction: f64,
+    /// Bytes of contracts one address may hold, expired ones included until `cleandb`.
+    pub max_size_per_address: u64,
+    pub max_chunks_per_request: u32,
+    /// Largest single contract; a request is split into chunks of at most this size.
+    pub max_chunk_size: u64,
+    /// What `/chunk/<token>` without a size asks for (a total, not a chunk size).
+    pub default_chunk_size: u64,
+    /// Longest signed message `/new` accepts, in bytes.
+    pub max_message_size: usize,
+    /// Most hashes or proofs one `/challenge` or `/answer` batch may carry.
+    pub max_batch: usize,
+    /// Largest request body, in bytes.
+    pub body_limit: usize,
+    /// Seconds between sweeps that expire contracts and refresh uptime.
+    pub stats_interval: u64,
+    pub workers: Option<usize>,
+    pub log_level: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            host: "127.0.0.1".into(),
+            port: 5000,
+            database_url: "sqlite://data/downstream-node.sqlite".into(),
+            pool_size: 8,
+            migrate: true,
+            geoip_db: Some("data/GeoLite2-City.mmdb".into()),
+            key_file: "data/downstream-node.key".into(),
+            require_signature: true,
+            require_whitelist: true,
+            min_balance: 10_000,
+            max_tokens_per_ip: 5,
+            interval: 300,
+            challenges: 256,
+            check_fraction: 0.01,
+            max_size_per_address: 1 << 30,
+            max_chunks_per_request: 10,
+            max_chunk_size: 32 << 20,
+            default_chunk_size: 33_554_432,
+            max_message_size: 1024,
+            max_batch: 1000,
+            body_limit: 4 << 20,
+            stats_interval: 30,
+            workers: None,
+            log_level: "info".into(),
+        }
+    }
+}
+
+/// Most challenges a contract may have (its tag grows with this).
+pub const MAX_CHALLENGES: u32 = 1 << 16;
+
+impl Settings {
+    /// Layers file, environment and `flags` over the defaults, then checks the values.
+    pub fn load(flags: &Flags) -> anyhow::Result<Self> {
+        let sources = Sources {
+            env_prefix: ENV_PREFIX,
+            file: flags.config.as_deref(),
+            env: None,
+        };
+        let settings: Settings = load(sources, flags)?;
+        settings
+            .check()
+            .map_err(|reason| anyhow::anyhow!("invalid settings: {reason}"))?;
+        Ok(settings)
+    }
+
+    pub fn check(&self) -> Result<(), &'static str> {
+        if self.challenges == 0 || self.challenges > MAX_CHALLENGES {
+            return Err("challenges must be between 1 and 65536");
+        }
+        if !(self.check_fraction > 0.0 && self.check_fraction <= 1.0) {
+            return Err("check_fraction must be in (0, 1]");
+        }
+        if self.interval == 0 {
+            return Err("interval must be at least 1 second");
+        }
+        if self.max_chunk_size == 0 || self.max_chunks_per_request == 0 {
+            return Err("max_chunk_size and max_chunks_per_request must be positive");
+        }
+        if self.stats_interval == 0 {
+            return Err("stats_interval must be at least 1 second");
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "downstream-node",
+    version,
+    about = "Storj proof-of-storage verification node (downstream-farmer compatible)",
+    long_about = "Storj proof-of-storage verification node (downstream-farmer compatible).\n\n\
+        Settings come from, lowest to highest: built-in defaults, --config FILE (TOML, keys \
+        as the flags with '_'), DOWNSTREAM_NODE__<KEY> environment variables, then flags."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub flags: Flags,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the API (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Manage the address whitelist.
+    Whitelist {
+        #[command(subcommand)]
+        command: WhitelistCommand,
+    },
+    /// Refresh statistics, delete long-expired contracts and release their space.
+    Cleandb,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WhitelistCommand {
+    /// Import a CSV (header row, then address,balance rows).
+    Import {
+        file: PathBuf,
+        /// Keep addresses that are absent from the file (by default they are deleted with
+        /// their tokens and contracts, as the original did).
+        #[arg(long)]
+        keep_missing: bool,
+    },
+}
+
+/// Flags override lower layers only when given.
+#[derive(Debug, Default, Clone, Args, Serialize)]
+pub struct Flags {
+    /// TOML settings file.
+    #[arg(long, global = true, value_name = "FILE")]
+    #[serde(skip)]
+    pub config: Option<PathBuf>,
+    /// Address to bind [default: 127.0.0.1]
+    #[arg(long, global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    /// Port to bind; 0 picks a free one [default: 5000]
+    #[arg(long, global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    /// sqlite://PATH, postgres://... or mysql://... [default: sqlite://data/downstream-node.sqlite]
+    #[arg(long, global = true, value_name = "URL")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+    /// Database connections in the pool [default: 8]
+    #[arg(long, global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pool_size: Option<u32>,
+    /// Do not run migrations when serving (run `migrate` once instead)
+    #[arg(long, global = true)]
+    #[serde(
+        skip_serializing_if = "std::ops::Not::not",
+        rename = "migrate",
+        serialize_with = "serialize_not"
+    )]
+    pub no_migrate: bool,
+    /// MaxMind City database [default: data/GeoLite2-City.mmdb]
+    #[arg(long, global = true, value_name = "FILE")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub geoip_db: Option<PathBuf>,
+    /// Heartbeat key file, created with mode 0600 if absent [default: data/downstream-node.key]
+    #[arg(long, global = true, value_name = "FILE")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_file: Option<PathBuf>,
+    /// Require a signed message in POST /new [default: true]
+    #[arg(long, global = true, value_name = "true|false")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub require_signature: Option<bool>,
+    /// Require the address to be whitelisted [default: true]
+    #[arg(long, global = true, value_name = "true|false")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub require_whitelist: Option<bool>,
+    /// Smallest whitelisted balance allowed to farm [default: 10000]
+    #[arg(long, global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_balance: Option<i64>,
+    /// Tokens allowed per IP address [default: 5]
+    #[arg(long, global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_tokens_per_ip: Option<u32>,
+    /// Seconds between challenges [default: 300]
+    #[arg(long, global = true, value_name = "SECONDS")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interval: Option<u64>,
+    /// Challenges per contract, 1..=65536 [default: 256]
+    #[arg(long, global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub challenges: Option<u32>,
+    /// Fraction of the file each challenge checks [default: 0.01]
+    #[arg(long, global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub check_fraction: Option<f64>,
+    /// Contract bytes per address [default: 1073741824]
+    #[arg(long, global = true, value_name = "BYTES")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_size_per_address: Option<u64>,
+    /// Contracts handed out per /chunk request [default: 10]
+    #[arg(long, global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_chunks_per_request: Option<u32>,
+    /// Largest single contract [default: 33554432]
+    #[arg(long, global = true, value_name = "BYTES")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_chunk_size: Option<u64>,
+    /// Total size /chunk/<token> gives without an explicit size [default: 33554432]
+    #[arg(long, global = true, value_name = "BYTES")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default_chunk_size: Option<u64>,
+    /// Longest signed message accepted by /new [default: 1024]
+    #[arg(long, global = true, value_name = "BYTES")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_message_size: Option<usize>,
+    /// Hashes or proofs per batch request [default: 1000]
+    #[arg(long, global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_batch: Option<usize>,
+    /// Largest request body [default: 4194304]
+    #[arg(long, global = true, value_name = "BYTES")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body_limit: Option<usize>,
+    /// Seconds between statistics sweeps [default: 30]
+    #[arg(long, global = true, value_name = "SECONDS")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stats_interval: Option<u64>,
+    /// HTTP worker threads [default: one per core]
+    #[arg(long, global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub workers: Option<usize>,
+    /// Log filter when RUST_LOG is unset [default: info]
+    #[arg(long, global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_level: Option<String>,
+}
+
+fn serialize_not<S: serde::Serializer>(value: &bool, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_bool(!value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn help_lists_every_flag_with_its_default() {
+        let help = Cli::command().render_long_help().to_string();
+        for flag in [
+            "--host",
+            "--port",
+            "--database-url",
+            "--geoip-db",
+            "--require-signature",
+            "--require-whitelist",
+            "--min-balance",
+            "--max-tokens-per-ip",
+            "--interval",
+            "--challenges",
+            "--check-fraction",
+            "--max-size-per-address",
+            "--max-chunks-per-request",
+            "--config",
+            "--key-file",
+        ] {
+            assert!(help.contains(flag), "{flag} missing from --help");
+        }
+        assert!(help.contains("[default: 5000]"));
+        assert!(help.contains("[default: sqlite://data/downstream-node.sqlite]"));
+        assert!(help.contains("[default: data/downstream-node.key]"));
+    }
+
+    #[test]
+    fn flags_override_only_when_given() {
+        let cli = Cli::parse_from([
+            "downstream-node",
+            "serve",
+            "--port",
+            "0",
+            "--require-signature",
+            "false",
+            "--no-migrate",
+        ]);
+        assert!(matches!(cli.command, Some(Command::Serve)));
+        let value = serde_json::to_value(&cli.flags).unwrap();
+        assert_eq!(
+            value,
+            serde_json::json!({"port": 0, "require_signature": false, "migrate": false})
+        );
+        let cli = Cli::parse_from([
+            "downstream-node",
+            "whitelist",
+            "import",
+            "w.csv",
+            "--keep-missing",
+        ]);
+        assert!(matches!(
+            cli.command,
+            Some(Command::Whitelist {
+                command: WhitelistCommand::Import {
+                    keep_missing: true,
+                    ..
+                }
+            })
+        ));
+        assert_eq!(
+            serde_json::to_value(&cli.flags).unwrap(),
+            serde_json::json!({})
+        );
+    }
+
+    #[test]
+    fn defaults_are_valid() {
+        assert_eq!(Settings::default().check(), Ok(()));
+        let bad = Settings {
+            challenges: 0,
+            ..Settings::default()
+        };
+        assert!(bad.check().is_err());
+    }
+}

@@ -1,0 +1,14 @@
+//! The real server over HTTP, on SQLite always and on PostgreSQL / MariaDB when
+//! TEST_POSTGRES_URL / TEST_MYSQL_URL are set.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod helpers;
+
+mod answer;
+mod challenge;
+mod chunk;
+mod farmer_cycle;
+mod geoip;
+mod new;
+mod status;
+mod whitelist;
