@@ -1,0 +1,13 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod acapy;
+mod concurrency;
+mod download;
+mod hash;
+mod health;
+mod helpers;
+mod ledger;
+mod limits;
+mod processes;
+mod traversal;
+mod upload;
