@@ -1,0 +1,130 @@
+//! The document operations as wholes: authorisation, nonce, replay and accounting commit or
+//! roll back together.
+
+use service_kit::bitcoin::BitcoinAddress;
+use service_kit::db::DbConnection;
+
+use super::documents::{self, NewDocument};
+use super::{buckets, nonces, owners, write_transaction};
+use crate::domain::key::stored_size;
+use crate::domain::{Key, Nonce, Value};
+use crate::error::ApiError;
+
+/// When a request happens and how long nonces live.
+#[derive(Debug, Clone, Copy)]
+pub struct Clock {
+    pub now: i64,
+    pub nonce_ttl: i64,
+}
+
+/// A `/put` whose signature has been verified.
+pub struct Put {
+    pub owner: BitcoinAddress,
+    pub signer: BitcoinAddress,
+    pub key: Key,
+    pub value: Value,
+    pub nonce: Nonce,
+    pub digest: String,
+    pub testnet: bool,
+}
+
+pub fn put(conn: &mut DbConnection, put: &Put, clock: Clock) -> Result<(), ApiError> {
+    let owner_address = put.owner.to_string();
+    let key = put.key.as_str();
+    write_transaction(conn, |conn| {
+        let owner = owners::lock(conn, &owner_address)?.ok_or(ApiError::UserNotFound)?;
+        owner.authorise(&put.signer)?;
+        nonces::check(
+            conn,
+            &owner.address,
+            put.nonce.as_str(),
+            clock.now,
+            clock.nonce_ttl,
+        )?;
+        nonces::remember(conn, &owner.address, &put.digest)?;
+        buckets::relocate_expired(conn, &owner.address, clock.now)?;
+        let existing = documents::placement(conn, key)?;
+        if let Some(placement) = &existing {
+            if placement.owner != owner.address {
+                return Err(ApiError::KeyTaken);
+            }
+            buckets::refund_storage(conn, placement.bucket_id, placement.size)?;
+        }
+        let size = stored_size(&put.key, &put.value);
+        let bucket_id = buckets::charge_storage(conn, &owner.address, size, clock.now)?
+            .ok_or(ApiError::InsufficientStorage)?;
+        let doc = NewDocument {
+            key,
+            value: put.value.as_str(),
+            owner: &owner.address,
+            bucket_id,
+            size,
+            testnet: put.testnet,
+            now: clock.now,
+        };
+        match existing {
+            Some(_) => documents::update(conn, &doc)?,
+            // Another owner inserting the same new key concurrently loses on the primary key.
+            None => documents::insert(conn, &doc).map_err(|err| {
+                if super::is_unique_violation(&err) {
+                    ApiError::KeyTaken
+                } else {
+                    err.into()
+                }
+            })?,
+        }
+        Ok(())
+    })
+}
+
+/// A `/delete` whose signature has been verified.
+pub struct Delete {
+    /// The owner the client names, if it does; the document's owner otherwise.
+    pub owner: Option<BitcoinAddress>,
+    pub signer: BitcoinAddress,
+    pub key: Key,
+    pub nonce: Nonce,
+    pub digest: String,
+}
+
+pub fn delete(conn: &mut DbConnection, delete: &Delete, clock: Clock) -> Result<(), ApiError> {
+    let key = delete.key.as_str();
+    write_transaction(conn, |conn| {
+        let placement = documents::placement(conn, key)?.ok_or(ApiError::DeleteNotFound)?;
+        if let Some(claimed) = &delete.owner
+            && claimed.to_string() != placement.owner
+        {
+            return Err(ApiError::KeyTaken);
+        }
+        let owner = owners::lock(conn, &placement.owner)?.ok_or(ApiError::DeleteNotFound)?;
+        owner.authorise(&delete.signer)?;
+        nonces::check(
+            conn,
+            &owner.address,
+            delete.nonce.as_str(),
+            clock.now,
+            clock.nonce_ttl,
+        )?;
+        nonces::remember(conn, &owner.address, &delete.digest)?;
+        // Read again under the lock: a concurrent put may have moved it between buckets.
+        let placement = documents::placement(conn, key)?
+            .filter(|p| p.owner == owner.address)
+            .ok_or(ApiError::DeleteNotFound)?;
+        buckets::refund_storage(conn, placement.bucket_id, placement.size)?;
+        documents::delete(conn, key)?;
+        Ok(())
+    })
+}
+
+/// `/get`: the value, with its size debited from the owner's transfer. Not one transaction
+/// on purpose: the read and the single conditional debit are each atomic, and wrapping them
+/// would make every read a serialised writer on SQLite.
+pub fn get(conn: &mut DbConnection, key: &Key, now: i64) -> Result<String, ApiError> {
+    let (value, placement) = documents::read(conn, key.as_str())?.ok_or(ApiError::KeyNotFound)?;
+    let bytes = i64::try_from(value.len()).unwrap_or(i64::MAX);
+    if buckets::charge_transfer(conn, placement.bucket_id, &placement.owner, bytes, now)? {
+        Ok(value)
+    } else {
+        Err(ApiError::TransferExhausted)
+    }
+}

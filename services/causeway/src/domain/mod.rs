@@ -1,0 +1,15 @@
+//! Newtypes and rules without I/O: what a key, a nonce, an address, a signed request and a
+//! price are.
+
+pub mod address;
+pub mod bucket;
+pub mod key;
+pub mod nonce;
+pub mod pricing;
+pub mod signed;
+pub mod time;
+
+pub use address::{Owner, parse_address};
+pub use key::{Key, Value};
+pub use nonce::Nonce;
+pub use pricing::Sats;

@@ -1,0 +1,165 @@
+//! Causeway: Rein's microhosting server. A key/value store whose writes are authorised by
+//! Bitcoin signed messages, sold in buckets of storage and transfer, paid in bitcoin.
+//! Compatible with python-rein's wire format and with the seed's parameters.
+
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod payments;
+pub mod routes;
+pub mod settings;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::Context as _;
+use ledger_client::bitcoin_rpc::BitcoinRpc;
+use ledger_client::{Timeouts, http_client};
+use service_kit::db::{Database, PoolOptions};
+use service_kit::metrics::Metrics;
+use service_kit::server::{self, Readiness, ServerOptions};
+
+pub use routes::configure;
+pub use settings::Settings;
+
+use db::buckets::BucketTerms;
+use db::kv::Clock;
+use domain::Sats;
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Database,
+    pub ledger: Option<BitcoinRpc>,
+    pub settings: Arc<Settings>,
+    pub started: Instant,
+}
+
+impl AppState {
+    pub fn clock(&self) -> Clock {
+        Clock {
+            now: domain::time::now(),
+            nonce_ttl: i64::try_from(self.settings.nonce_ttl_secs).unwrap_or(i64::MAX),
+        }
+    }
+
+    pub fn terms(&self) -> BucketTerms {
+        let s = &self.settings;
+        BucketTerms {
+            bytes: i64::try_from(s.bucket_bytes).unwrap_or(i64::MAX),
+            transfer_bytes: i64::try_from(s.bucket_transfer_bytes).unwrap_or(i64::MAX),
+            term_days: i64::from(s.bucket_term_days),
+        }
+    }
+
+    pub fn price(&self) -> Sats {
+        Sats(self.settings.price)
+    }
+
+    /// Runs plain queries off the executor.
+    pub async fn query<T, F>(&self, work: F) -> Result<T, error::ApiError>
+    where
+        F: FnOnce(&mut service_kit::db::DbConnection) -> diesel::QueryResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.db
+            .run(move |conn| work(conn).map_err(error::ApiError::from))
+            .await
+    }
+}
+
+/// Connects to the database (applying migrations unless told not to) and the ledger.
+pub fn connect(settings: &Settings) -> anyhow::Result<(Database, Option<BitcoinRpc>)> {
+    let pool = PoolOptions {
+        max_size: settings.pool_size,
+        ..PoolOptions::default()
+    };
+    let db = Database::connect(&settings.database_url, pool)?;
+    if settings.migrate {
+        db.migrate(&db::MIGRATIONS)?;
+    }
+    let ledger = match &settings.bitcoind_url {
+        Some(url) => {
+            let password = settings.bitcoind_password()?;
+            let client = http_client(Timeouts::default())?;
+            Some(BitcoinRpc::new(
+                client,
+                url,
+                &settings.bitcoind_user,
+                &password,
+            )?)
+        }
+        None => None,
+    };
+    Ok((db, ledger))
+}
+
+/// Applies pending migrations (the `migrate` subcommand); returns the versions applied.
+pub fn migrate(settings: &Settings) -> anyhow::Result<Vec<String>> {
+    let db = Database::connect(&settings.database_url, PoolOptions::default())?;
+    Ok(db.migrate(&db::MIGRATIONS)?)
+}
+
+/// A bound causeway server.
+pub struct Application {
+    inner: server::Application,
+}
+
+impl Application {
+    /// Binds `settings.host:settings.port` (0 picks a free port, see [`Application::port`]).
+    pub fn build(settings: Settings) -> anyhow::Result<Self> {
+        let (db, ledger) = connect(&settings)?;
+        let mut options = ServerOptions::new(&settings.host, settings.port);
+        options.body_limit = settings.body_limit;
+        options.workers = settings.workers;
+        let readiness = readiness(&db, ledger.as_ref());
+        let state = AppState {
+            db,
+            ledger,
+            settings: Arc::new(settings),
+            started: Instant::now(),
+        };
+        let inner = server::Application::build(
+            &options,
+            Metrics::new("causeway"),
+            readiness,
+            configure(state),
+        )
+        .with_context(|| format!("cannot listen on {}:{}", options.host, options.port))?;
+        Ok(Self { inner })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.inner.port()
+    }
+
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.inner.handle()
+    }
+
+    pub async fn run(self) -> std::io::Result<()> {
+        self.inner.run().await
+    }
+}
+
+fn readiness(db: &Database, ledger: Option<&BitcoinRpc>) -> Readiness {
+    let database = db.clone();
+    let mut checks = Readiness::new().check("database", move || {
+        let db = database.clone();
+        async move { db.ping().await.map_err(|e| e.to_string()) }
+    });
+    if let Some(ledger) = ledger {
+        let ledger = ledger.clone();
+        checks = checks.check("bitcoind", move || {
+            let ledger = ledger.clone();
+            async move {
+                ledger
+                    .getblockcount()
+                    .await
+                    .map(drop)
+                    .map_err(|e| e.to_string())
+            }
+        });
+    }
+    checks
+}

@@ -1,0 +1,157 @@
+//! The route table and what handlers share: reading parameters from JSON bodies, forms or
+//! query strings, and the success envelope.
+
+pub mod account;
+pub mod bitcoin;
+pub mod buckets;
+pub mod info;
+pub mod kv;
+pub mod nonce;
+pub mod query;
+
+use actix_web::http::StatusCode;
+use actix_web::web::{self, BytesMut};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse};
+use futures_util::StreamExt as _;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer};
+use serde_json::{Value, json};
+use service_kit::bitcoin::{BitcoinAddress, Network};
+use service_kit::error::{JsonErrorAndStatus, extractors};
+
+use crate::AppState;
+use crate::domain::parse_address;
+use crate::error::ApiError;
+
+/// Registers every route of causeway; production and tests use this same table.
+pub fn configure(state: AppState) -> impl Fn(&mut web::ServiceConfig) + Clone + Send + 'static {
+    move |cfg: &mut web::ServiceConfig| {
+        cfg.app_data(web::Data::new(state.clone()))
+            .app_data(extractors::query::<JsonErrorAndStatus>())
+            .route("/", web::get().to(info::help))
+            .route("/help", web::get().to(info::help))
+            .route("/info", web::get().to(info::info))
+            .route("/status", web::get().to(info::status))
+            .route("/price", web::get().to(info::price))
+            .route("/get", web::get().to(kv::get))
+            .route("/put", web::post().to(kv::put))
+            .route("/delete", web::post().to(kv::delete))
+            .route("/nonce", web::get().to(nonce::nonce))
+            .route("/request", web::get().to(buckets::request))
+            .route("/buy", web::get().to(buckets::buy))
+            .route("/address", web::get().to(account::address))
+            .route("/balance", web::get().to(account::balance))
+            .route("/query", web::get().to(query::query))
+            .route("/bitcoin", web::get().to(bitcoin::bitcoin))
+            .route("/bitcoin", web::post().to(bitcoin::bitcoin))
+            .default_service(web::to(not_found));
+    }
+}
+
+async fn not_found() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::NoRoute)
+}
+
+/// A success answer: `result` and `status` are both `"success"`, beside `fields`.
+pub fn success(status: StatusCode, fields: Value) -> HttpResponse {
+    let mut body = json!({"result": "success", "status": "success"});
+    if let (Value::Object(body), Value::Object(fields)) = (&mut body, fields) {
+        body.extend(fields);
+    }
+    HttpResponse::build(status).json(body)
+}
+
+/// A logical error that python-rein reads from a 200 (`/request`, `/query`, `/bitcoin`).
+pub fn logical_error(message: &str, fields: Value) -> HttpResponse {
+    let mut body = json!({
+        "result": "error",
+        "message": message,
+        "error": message,
+        "status": format!("error: {message}"),
+    });
+    if let (Value::Object(body), Value::Object(fields)) = (&mut body, fields) {
+        body.extend(fields);
+    }
+    HttpResponse::Ok().json(body)
+}
+
+pub fn require<'a>(value: &'a Option<String>, name: &'static str) -> Result<&'a str, ApiError> {
+    match value.as_deref() {
+        Some(v) if !v.is_empty() => Ok(v),
+        _ => Err(ApiError::Missing(name)),
+    }
+}
+
+/// The network a request's addresses must be on: its `testnet` flag when it has one,
+/// otherwise `default` (`None` = either).
+pub fn network_of(testnet: Option<bool>, default: Option<Network>) -> Option<Network> {
+    match testnet {
+        Some(true) => Some(Network::Testnet),
+        Some(false) => Some(Network::Mainnet),
+        None => default,
+    }
+}
+
+/// An address parameter; `network: None` accepts both networks.
+pub fn address_param(
+    value: &Option<String>,
+    name: &'static str,
+    network: Option<Network>,
+) -> Result<BitcoinAddress, ApiError> {
+    let text = require(value, name)?;
+    match network {
+        Some(network) => parse_address(text, network, name),
+        None => BitcoinAddress::parse(text.trim()).map_err(|e| ApiError::invalid(name, e)),
+    }
+}
+
+/// python-rein sends `testnet` as a JSON boolean, the original read the strings `True` or
+/// `1` from query strings; both are accepted.
+pub fn flag<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<bool>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Bool(bool),
+        Int(i64),
+        Text(String),
+    }
+    Ok(
+        Option::<Raw>::deserialize(deserializer)?.map(|raw| match raw {
+            Raw::Bool(b) => b,
+            Raw::Int(n) => n == 1,
+            Raw::Text(s) => matches!(s.as_str(), "True" | "true" | "1"),
+        }),
+    )
+}
+
+/// Reads a request body up to `limit` bytes; beyond it the answer is 413 in causeway's format.
+pub async fn read_body(mut payload: web::Payload, limit: usize) -> Result<BytesMut, ApiError> {
+    let mut body = BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| ApiError::invalid("body", e))?;
+        if body.len() + chunk.len() > limit {
+            return Err(ApiError::BodyTooLarge(limit));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// Parameters of a POST: a form body, else a JSON body whatever its content type (the
+/// original read `request.data`), else the query string (the seed's parameters).
+pub fn post_params<T: DeserializeOwned>(req: &HttpRequest, body: &[u8]) -> Result<T, ApiError> {
+    if req.content_type() == "application/x-www-form-urlencoded" {
+        let text = std::str::from_utf8(body).map_err(|e| ApiError::invalid("form", e))?;
+        return urlencoded(text);
+    }
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return urlencoded(req.query_string());
+    }
+    serde_json::from_slice(body).map_err(|_| ApiError::JsonDecode)
+}
+
+fn urlencoded<T: DeserializeOwned>(text: &str) -> Result<T, ApiError> {
+    web::Query::<T>::from_query(text)
+        .map(web::Query::into_inner)
+        .map_err(|e| ApiError::invalid("parameters", e))
+}
