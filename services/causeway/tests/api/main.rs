@@ -5,6 +5,7 @@
 
 mod bitcoin;
 mod buckets;
+mod cluster;
 mod flow;
 mod helpers;
 mod info;

@@ -1,6 +1,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod acapy;
+mod cluster;
 mod concurrency;
 mod download;
 mod hash;

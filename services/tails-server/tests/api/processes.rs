@@ -9,12 +9,12 @@ use tokio::process::{Child, Command};
 
 use crate::helpers::*;
 
-struct ServerProcess {
-    child: Child,
-    url: String,
+pub struct ServerProcess {
+    pub child: Child,
+    pub url: String,
 }
 
-async fn spawn_process(storage: &Path, ledger_url: &str) -> ServerProcess {
+pub async fn spawn_process(storage: &Path, ledger_url: &str) -> ServerProcess {
     let mut child = Command::new(env!("CARGO_BIN_EXE_tails-server"))
         .args(["--host", "127.0.0.1", "--port", "0", "--log-level", "info"])
         .arg("--storage-path")
