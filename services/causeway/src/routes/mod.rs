@@ -7,6 +7,7 @@ pub mod buckets;
 pub mod info;
 pub mod kv;
 pub mod nonce;
+pub mod openapi;
 pub mod query;
 
 use actix_web::http::StatusCode;
@@ -44,6 +45,7 @@ pub fn configure(state: AppState) -> impl Fn(&mut web::ServiceConfig) + Clone + 
             .route("/query", web::get().to(query::query))
             .route("/bitcoin", web::get().to(bitcoin::bitcoin))
             .route("/bitcoin", web::post().to(bitcoin::bitcoin))
+            .route("/openapi.json", web::get().to(openapi::openapi))
             .default_service(web::to(not_found));
     }
 }

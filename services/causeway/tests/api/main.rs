@@ -11,6 +11,7 @@ mod helpers;
 mod info;
 mod kv;
 mod nonce;
+mod openapi;
 mod payments;
 mod query;
 mod quota;
