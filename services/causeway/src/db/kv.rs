@@ -7,7 +7,7 @@ use service_kit::db::DbConnection;
 use super::documents::{self, NewDocument};
 use super::{buckets, nonces, owners, write_transaction};
 use crate::domain::key::stored_size;
-use crate::domain::{Key, Nonce, Value};
+use crate::domain::{Enrollment, Key, Nonce, Value};
 use crate::error::ApiError;
 
 /// When a request happens and how long nonces live.
@@ -26,14 +26,32 @@ pub struct Put {
     pub nonce: Nonce,
     pub digest: String,
     pub testnet: bool,
+    /// The value as an enrollment the master key signed, if it is one.
+    pub enrollment: Option<Enrollment>,
+}
+
+impl Put {
+    /// The delegate this put binds: the value is the owner's own enrollment (signed by the
+    /// owner's master key) and the put is signed by the delegate it names or by the master.
+    fn binds(&self) -> Option<String> {
+        let enrollment = self.enrollment.as_ref()?;
+        (enrollment.master == self.owner
+            && (self.signer == enrollment.delegate || self.signer == self.owner))
+            .then(|| enrollment.delegate.to_string())
+    }
 }
 
 pub fn put(conn: &mut DbConnection, put: &Put, clock: Clock) -> Result<(), ApiError> {
     let owner_address = put.owner.to_string();
     let key = put.key.as_str();
+    let binds = put.binds();
     write_transaction(conn, |conn| {
         let owner = owners::lock(conn, &owner_address)?.ok_or(ApiError::UserNotFound)?;
-        owner.authorise(&put.signer)?;
+        // The owner's signed enrollment authorises the delegate it names, whoever the
+        // registered delegate is; any other put needs the owner or its delegate.
+        if binds.is_none() {
+            owner.authorise(&put.signer)?;
+        }
         nonces::check(
             conn,
             &owner.address,
@@ -42,6 +60,21 @@ pub fn put(conn: &mut DbConnection, put: &Put, clock: Clock) -> Result<(), ApiEr
             clock.nonce_ttl,
         )?;
         nonces::remember(conn, &owner.address, &put.digest)?;
+        if let Some(delegate) = &binds
+            && (!owner.bound || owner.delegate != *delegate)
+        {
+            let purged = owners::bind(conn, &owner, delegate)?;
+            log::info!(
+                "owner {} bound delegate {delegate} by signed enrollment (was {}{}); {purged} documents deleted",
+                owner.address,
+                owner.delegate,
+                if owner.bound {
+                    ", bound"
+                } else {
+                    ", provisional"
+                },
+            );
+        }
         buckets::relocate_expired(conn, &owner.address, clock.now)?;
         let existing = documents::placement(conn, key)?;
         if let Some(placement) = &existing {

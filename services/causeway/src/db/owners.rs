@@ -1,11 +1,14 @@
 use diesel::prelude::*;
-use diesel::sql_types::Text;
+use diesel::sql_types::{Bool, Text};
 use service_kit::db::{Backend, DbConnection};
 
-use super::schema::owners;
+use super::buckets;
+use super::schema::{documents, owners};
 use crate::domain::Owner;
 
-/// Registers an owner unless it exists; the first registration's delegate stays.
+/// Registers an owner unless it exists, with a provisional (unbound) delegate. An existing
+/// owner is left as it is: an unsigned registration never replaces a delegate, provisional
+/// or bound; only the owner's signed enrollment does ([`bind`]).
 pub fn ensure(
     conn: &mut DbConnection,
     address: &str,
@@ -19,6 +22,7 @@ pub fn ensure(
             owners::delegate.eq(delegate),
             owners::contact.eq(contact),
             owners::created_at.eq(now),
+            owners::delegate_bound.eq(false),
         ))
         .execute(conn);
     match inserted {
@@ -30,10 +34,16 @@ pub fn ensure(
 pub fn find(conn: &mut DbConnection, address: &str) -> QueryResult<Option<Owner>> {
     owners::table
         .find(address)
-        .select((owners::address, owners::delegate))
-        .first::<(String, String)>(conn)
+        .select((owners::address, owners::delegate, owners::delegate_bound))
+        .first::<(String, String, bool)>(conn)
         .optional()
-        .map(|row| row.map(|(address, delegate)| Owner { address, delegate }))
+        .map(|row| {
+            row.map(|(address, delegate, bound)| Owner {
+                address,
+                delegate,
+                bound,
+            })
+        })
 }
 
 #[derive(QueryableByName)]
@@ -42,6 +52,8 @@ struct LockedOwner {
     address: String,
     #[diesel(sql_type = Text)]
     delegate: String,
+    #[diesel(sql_type = Bool)]
+    delegate_bound: bool,
 }
 
 /// Reads the owner and, inside a transaction, locks its row until commit: every write to an
@@ -51,12 +63,52 @@ struct LockedOwner {
 pub fn lock(conn: &mut DbConnection, address: &str) -> QueryResult<Option<Owner>> {
     let sql = match conn.backend() {
         Backend::Sqlite => return find(conn, address),
-        Backend::Postgres => "SELECT address, delegate FROM owners WHERE address = $1 FOR UPDATE",
-        Backend::Mysql => "SELECT address, delegate FROM owners WHERE address = ? FOR UPDATE",
+        Backend::Postgres => {
+            "SELECT address, delegate, delegate_bound FROM owners WHERE address = $1 FOR UPDATE"
+        }
+        Backend::Mysql => {
+            "SELECT address, delegate, delegate_bound FROM owners WHERE address = ? FOR UPDATE"
+        }
     };
     let rows: Vec<LockedOwner> = diesel::sql_query(sql).bind::<Text, _>(address).load(conn)?;
     Ok(rows.into_iter().next().map(|row| Owner {
         address: row.address,
         delegate: row.delegate,
+        bound: row.delegate_bound,
     }))
+}
+
+/// Makes `delegate` the owner's bound delegate (the caller holds the owner's lock and has
+/// verified the master key's enrollment naming it). When it replaces a *provisional*
+/// delegate that is another key, that delegate was registered by an unsigned request, so
+/// possibly by a squatter: everything stored under the owner so far is deleted and its
+/// space refunded, so none of it stands as the owner's. Returns how many documents went.
+pub fn bind(conn: &mut DbConnection, owner: &Owner, delegate: &str) -> QueryResult<usize> {
+    let purged = if !owner.bound && owner.delegate != delegate {
+        purge_documents(conn, &owner.address)?
+    } else {
+        0
+    };
+    diesel::update(owners::table.find(&owner.address))
+        .set((
+            owners::delegate.eq(delegate),
+            owners::delegate_bound.eq(true),
+        ))
+        .execute(conn)?;
+    Ok(purged)
+}
+
+fn purge_documents(conn: &mut DbConnection, owner: &str) -> QueryResult<usize> {
+    let placed: Vec<(i64, i64)> = documents::table
+        .filter(documents::owner.eq(owner))
+        .select((documents::bucket_id, documents::size))
+        .load(conn)?;
+    let mut per_bucket = std::collections::BTreeMap::<i64, i64>::new();
+    for (bucket, size) in &placed {
+        *per_bucket.entry(*bucket).or_default() += size;
+    }
+    for (bucket, size) in per_bucket {
+        buckets::refund_storage(conn, bucket, size)?;
+    }
+    diesel::delete(documents::table.filter(documents::owner.eq(owner))).execute(conn)
 }

@@ -4,6 +4,7 @@ diesel::table! {
         delegate -> Text,
         contact -> Text,
         created_at -> BigInt,
+        delegate_bound -> Bool,
     }
 }
 

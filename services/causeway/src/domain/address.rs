@@ -23,6 +23,10 @@ pub fn parse_address(
 pub struct Owner {
     pub address: String,
     pub delegate: String,
+    /// Whether the delegate was named by an enrollment the master key signed (see
+    /// [`crate::domain::Enrollment`]); `false` while it is only what an unsigned `/request` or
+    /// `/buy` said.
+    pub bound: bool,
 }
 
 impl Owner {

@@ -3,6 +3,7 @@
 
 pub mod address;
 pub mod bucket;
+pub mod enrollment;
 pub mod key;
 pub mod nonce;
 pub mod pricing;
@@ -10,6 +11,7 @@ pub mod signed;
 pub mod time;
 
 pub use address::{Owner, parse_address};
+pub use enrollment::Enrollment;
 pub use key::{Key, Value};
 pub use nonce::Nonce;
 pub use pricing::Sats;

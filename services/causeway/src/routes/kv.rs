@@ -10,7 +10,7 @@ use super::{address_param, network_of, post_params, read_body, require, success}
 use crate::AppState;
 use crate::db::kv::{self, Delete, Put};
 use crate::domain::signed::{self, delete_message, put_message, replay_digest};
-use crate::domain::{Key, Nonce, Value};
+use crate::domain::{Enrollment, Key, Nonce, Value};
 use crate::error::ApiError;
 
 #[derive(Debug, Deserialize)]
@@ -100,6 +100,7 @@ pub async fn put(
         nonce,
         digest: replay_digest(&message),
         testnet: network == Network::Testnet,
+        enrollment: None,
     };
     let clock = state.clock();
     state
@@ -111,6 +112,10 @@ pub async fn put(
                 &message,
                 ApiError::IncorrectSignature,
             )?;
+            let put = Put {
+                enrollment: Enrollment::verified(put.value.as_str()),
+                ..put
+            };
             kv::put(conn, &put, clock)
         })
         .await?;

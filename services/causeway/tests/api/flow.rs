@@ -36,12 +36,16 @@ async fn python_rein_flow(url: String) {
 
     let nonce = app.nonce(&user).await;
     assert_eq!(nonce.len(), 32);
+    // The enrollment signed by the master key (which binds the delegate), then two jobs.
     let documents: Vec<(String, String)> = (0..3)
         .map(|i| {
-            let kind = if i == 0 { "Rein User Enrollment" } else { "Rein Job" };
-            let value = format!(
-                "-----BEGIN BITCOIN SIGNED MESSAGE-----\n{kind}\nUser: Alice\nJob ID: job{i}\nWilling to mediate: True\n-----END BITCOIN SIGNED MESSAGE-----"
-            );
+            let value = if i == 0 {
+                user.enrollment()
+            } else {
+                format!(
+                    "-----BEGIN BITCOIN SIGNED MESSAGE-----\nRein Job\nUser: Alice\nJob ID: job{i}\nWilling to mediate: True\n-----END BITCOIN SIGNED MESSAGE-----"
+                )
+            };
             (random_key(), value)
         })
         .collect();

@@ -152,6 +152,22 @@ impl User {
         })
     }
 
+    /// The same body signed by the master key (`signature_address` = owner).
+    pub fn put_body_by_master(&self, key: &str, value: &str, nonce: &str) -> Value {
+        let message = format!("{key}{value}{}{nonce}", self.master);
+        let mut body = self.put_body(key, value, nonce);
+        body["signature"] = json!(self.sign_master(&message));
+        body["signature_address"] = json!(self.master.to_string());
+        body
+    }
+
+    /// python-rein's enrollment (`rein/lib/ui.py`): signed by the master key, naming the
+    /// user's delegate.
+    pub fn enrollment(&self) -> String {
+        let text = enrollment_text(&self.master, &self.delegate);
+        armour(&text, &self.master, &self.sign_master(&text))
+    }
+
     pub fn delete_body(&self, key: &str, nonce: &str) -> Value {
         let message = format!("{key}{}{nonce}", self.delegate);
         json!({
@@ -161,6 +177,24 @@ impl User {
             "signature": self.sign_delegate(&message),
         })
     }
+}
+
+/// The text python-rein's `build_enrollment_from_dict` signs.
+pub fn enrollment_text(master: &BitcoinAddress, delegate: &BitcoinAddress) -> String {
+    let mut text = format!(
+        "Rein User Enrollment\nUser: Alice\nContact: alice@example.com\nMaster signing address: {master}\nSecure Identity Number: 4DYQ6OTC\nDelegate signing address: {delegate}\nWilling to mediate: False"
+    );
+    if master.network() == Network::Testnet {
+        text.push_str("\nTestnet: True");
+    }
+    text
+}
+
+/// python-rein's ASCII armour around a signed text.
+pub fn armour(text: &str, signer: &BitcoinAddress, signature: &str) -> String {
+    format!(
+        "-----BEGIN BITCOIN SIGNED MESSAGE-----\n{text}\n-----BEGIN SIGNATURE-----\n{signer}\n{signature}\n-----END BITCOIN SIGNED MESSAGE-----\n"
+    )
 }
 
 /// A python-rein placement key: 32 characters of `A-Z0-9`.

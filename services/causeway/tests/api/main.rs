@@ -6,6 +6,7 @@
 mod bitcoin;
 mod buckets;
 mod cluster;
+mod enrollment;
 mod flow;
 mod helpers;
 mod info;
