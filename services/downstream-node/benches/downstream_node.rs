@@ -155,6 +155,9 @@ async fn http_benches() {
         max_chunk_size: 4096,
         require_whitelist: false,
         workers: Some(2),
+        // The bench hammers one route from one address.
+        ip_rate_limit: 0.0,
+        token_rate_limit: 0.0,
         ..Settings::default()
     };
     let db = connect(&settings).unwrap();

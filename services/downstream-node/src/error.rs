@@ -45,6 +45,9 @@ pub enum ApiError {
     BadBody(String),
     #[error("Not found.")]
     NotFound,
+    /// Rate limit hit; the number is the `Retry-After` in seconds.
+    #[error("Too many requests: retry after {0} seconds.")]
+    RateLimited(u64),
     /// Single-contract legacy routes answer their per-contract outcome as an error.
     #[error("{0}")]
     Contract(&'static str),
@@ -67,6 +70,7 @@ impl ServiceError for ApiError {
                 StatusCode::NOT_FOUND
             }
             ApiError::BodyTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Db(DbError::Pool(_)) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::NoPeerAddress
             | ApiError::Db(_)

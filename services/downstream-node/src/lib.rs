@@ -7,6 +7,7 @@ pub mod error;
 pub mod geoip;
 pub mod heartbeat;
 pub mod node;
+pub mod ratelimit;
 pub mod routes;
 pub mod settings;
 

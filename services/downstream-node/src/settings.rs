@@ -47,6 +47,21 @@ pub struct Settings {
     pub body_limit: usize,
     /// Seconds between sweeps that expire contracts and refresh uptime.
     pub stats_interval: u64,
+    /// `Cache-Control: public, max-age=N` on the status routes (0 = `no-cache`); they also
+    /// carry an `ETag` and answer `If-None-Match` with 304.
+    pub status_max_age: u64,
+    /// Requests per second each client IP may make to the API, sustained (0 = unlimited).
+    pub ip_rate_limit: f64,
+    /// Requests an idle client IP may make at once.
+    pub ip_rate_burst: u32,
+    /// Requests per second per farmer token (`/heartbeat`, `/chunk`, `/challenge`,
+    /// `/answer`), sustained (0 = unlimited).
+    pub token_rate_limit: f64,
+    /// Requests an idle token may make at once.
+    pub token_rate_burst: u32,
+    /// Origins the read-only status routes allow (CORS): `*` (any), a comma-separated list
+    /// of origins, or empty (no CORS headers). Other routes never send CORS headers.
+    pub cors_origins: String,
     pub workers: Option<usize>,
     pub log_level: String,
 }
@@ -76,6 +91,12 @@ impl Default for Settings {
             max_batch: 1000,
             body_limit: 4 << 20,
             stats_interval: 30,
+            status_max_age: 5,
+            ip_rate_limit: 20.0,
+            ip_rate_burst: 200,
+            token_rate_limit: 5.0,
+            token_rate_burst: 100,
+            cors_origins: "*".into(),
             workers: None,
             log_level: "info".into(),
         }
@@ -115,6 +136,15 @@ impl Settings {
         }
         if self.stats_interval == 0 {
             return Err("stats_interval must be at least 1 second");
+        }
+        let rate_ok = |rate: f64| rate.is_finite() && rate >= 0.0;
+        if !rate_ok(self.ip_rate_limit) || !rate_ok(self.token_rate_limit) {
+            return Err("ip_rate_limit and token_rate_limit must be >= 0 (0 = unlimited)");
+        }
+        if (self.ip_rate_limit > 0.0 && self.ip_rate_burst == 0)
+            || (self.token_rate_limit > 0.0 && self.token_rate_burst == 0)
+        {
+            return Err("ip_rate_burst and token_rate_burst must be at least 1");
         }
         Ok(())
     }
@@ -262,6 +292,30 @@ pub struct Flags {
     #[arg(long, global = true, value_name = "SECONDS")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stats_interval: Option<u64>,
+    /// Cache-Control max-age of the status routes, 0 = no-cache [default: 5]
+    #[arg(long, global = true, value_name = "SECONDS")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status_max_age: Option<u64>,
+    /// Requests per second per client IP, sustained; 0 = unlimited [default: 20]
+    #[arg(long, global = true, value_name = "PER_SECOND")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ip_rate_limit: Option<f64>,
+    /// Burst of requests per client IP [default: 200]
+    #[arg(long, global = true, value_name = "REQUESTS")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ip_rate_burst: Option<u32>,
+    /// Requests per second per farmer token, sustained; 0 = unlimited [default: 5]
+    #[arg(long, global = true, value_name = "PER_SECOND")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_rate_limit: Option<f64>,
+    /// Burst of requests per farmer token [default: 100]
+    #[arg(long, global = true, value_name = "REQUESTS")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_rate_burst: Option<u32>,
+    /// CORS origins of the status routes: '*', comma-separated origins, or '' for none [default: *]
+    #[arg(long, global = true, value_name = "ORIGINS")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cors_origins: Option<String>,
     /// HTTP worker threads [default: one per core]
     #[arg(long, global = true)]
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -300,6 +354,12 @@ mod tests {
             "--max-chunks-per-request",
             "--config",
             "--key-file",
+            "--status-max-age",
+            "--ip-rate-limit",
+            "--ip-rate-burst",
+            "--token-rate-limit",
+            "--token-rate-burst",
+            "--cors-origins",
         ] {
             assert!(help.contains(flag), "{flag} missing from --help");
         }
@@ -355,5 +415,21 @@ mod tests {
             ..Settings::default()
         };
         assert!(bad.check().is_err());
+        let bad = Settings {
+            ip_rate_limit: -1.0,
+            ..Settings::default()
+        };
+        assert!(bad.check().is_err());
+        let bad = Settings {
+            token_rate_burst: 0,
+            ..Settings::default()
+        };
+        assert!(bad.check().is_err());
+        let off = Settings {
+            token_rate_limit: 0.0,
+            token_rate_burst: 0,
+            ..Settings::default()
+        };
+        assert_eq!(off.check(), Ok(()));
     }
 }

@@ -9,11 +9,12 @@
 //!   processes (or machines sharing an NFS export) serialise on it.
 //! - `.hashes/`: the tails hash of each file stored by registry id, for `ETag`.
 //!
-//! All blocking calls run on Tokio's blocking pool, never on the executor threads.
+//! All blocking calls run on Tokio's blocking pool (plus, per upload, one scoped writeback
+//! thread started from it), never on the executor threads.
 
 use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions, Permissions, TryLockError};
-use std::io::{self, BufWriter, Read, Write};
+use std::io::{self, IoSlice, Read, Write};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -29,9 +30,13 @@ use crate::domain::{StoredName, TailsHash, TailsHead};
 const TMP_DIR: &str = ".tmp";
 const LOCK_DIR: &str = ".locks";
 const HASH_DIR: &str = ".hashes";
-/// Chunks in flight between the request and its writer; bounds memory per upload.
-const CHANNEL_DEPTH: usize = 16;
-const WRITE_BUFFER: usize = 256 * 1024;
+/// Batches in flight between the request and its writer; with [`BATCH`] this bounds the
+/// memory of one upload to about `(CHANNEL_DEPTH + 2) * BATCH`.
+const CHANNEL_DEPTH: usize = 2;
+/// Bytes of payload chunks handed to the writer at once (one wake-up, one `writev`).
+const BATCH: usize = 256 * 1024;
+/// Bytes written between two early `fdatasync`s of an upload in progress.
+const WRITEBACK_EVERY: u64 = 1024 * 1024;
 /// Beyond this many entries the ETag cache starts over; it only saves re-reading `.hashes/`.
 const HASH_CACHE_MAX: usize = 100_000;
 
@@ -61,7 +66,7 @@ pub struct Staged {
 }
 
 enum Message {
-    Chunk(Bytes),
+    Chunks(Vec<Bytes>),
     Finish,
 }
 
@@ -69,6 +74,8 @@ enum Message {
 pub struct Upload {
     chunks: mpsc::Sender<Message>,
     writer: JoinHandle<io::Result<Staged>>,
+    pending: Vec<Bytes>,
+    pending_len: usize,
 }
 
 impl Storage {
@@ -125,7 +132,12 @@ impl Storage {
         let (chunks, mut received) = mpsc::channel(CHANNEL_DEPTH);
         let dir = self.tmp.clone();
         let writer = tokio::task::spawn_blocking(move || write_upload(&dir, &mut received));
-        Upload { chunks, writer }
+        Upload {
+            chunks,
+            writer,
+            pending: Vec::new(),
+            pending_len: 0,
+        }
     }
 
     /// Publishes `staged` as `name`; `Exists` when the name is already taken.
@@ -292,8 +304,21 @@ impl Storage {
 }
 
 impl Upload {
+    /// Queues `chunk`; chunks go to the writer in batches of about [`BATCH`] bytes, so the
+    /// blocking side wakes once per batch rather than once per network read.
     pub async fn write(&mut self, chunk: Bytes) -> io::Result<()> {
-        if self.chunks.send(Message::Chunk(chunk)).await.is_err() {
+        self.pending_len += chunk.len();
+        self.pending.push(chunk);
+        if self.pending_len >= BATCH {
+            self.send_pending().await?;
+        }
+        Ok(())
+    }
+
+    async fn send_pending(&mut self) -> io::Result<()> {
+        let batch = std::mem::take(&mut self.pending);
+        self.pending_len = 0;
+        if self.chunks.send(Message::Chunks(batch)).await.is_err() {
             // The writer stopped; its result says why.
             return Err(match self.writer_result().await {
                 Err(err) => err,
@@ -305,6 +330,9 @@ impl Upload {
 
     /// Waits until everything is written and synced.
     pub async fn finish(mut self) -> io::Result<Staged> {
+        if !self.pending.is_empty() {
+            self.send_pending().await?;
+        }
         // A failed send means the writer already stopped; its result says why.
         let _ = self.chunks.send(Message::Finish).await;
         self.writer_result().await
@@ -317,24 +345,62 @@ impl Upload {
     }
 }
 
-/// The blocking side of an upload: hash, write, fsync. Returns an error (and deletes the temp
-/// file) when the request side goes away without `Finish`.
+/// The blocking side of an upload: hash and write each batch while a second thread pushes
+/// what is written so far to disk (`fdatasync` every [`WRITEBACK_EVERY`] bytes), so the final
+/// `fsync` only waits for the tail. Returns an error (and deletes the temp file) when the
+/// request side goes away without `Finish`.
 fn write_upload(dir: &Path, received: &mut mpsc::Receiver<Message>) -> io::Result<Staged> {
     let temp = create_temp(dir)?;
+    let syncing = temp.as_file().try_clone()?;
+    let (kick, kicks) = std::sync::mpsc::channel::<()>();
+    let (hash, head) = std::thread::scope(|scope| {
+        let syncer = scope.spawn(move || write_back(&syncing, &kicks));
+        let written = hash_and_write(temp.as_file(), received, &kick);
+        drop(kick);
+        // An error seen by the syncer is not reported again to our `fsync` (Linux reports a
+        // writeback error once per open file description), so it counts as the upload's.
+        let synced = syncer
+            .join()
+            .unwrap_or_else(|_| Err(io::Error::other("writeback thread panicked")));
+        let written = written?;
+        synced?;
+        Ok::<_, io::Error>(written)
+    })?;
+    temp.as_file().sync_all()?;
+    Ok(Staged {
+        file: temp,
+        hash,
+        head,
+    })
+}
+
+fn hash_and_write(
+    mut file: &File,
+    received: &mut mpsc::Receiver<Message>,
+    kick: &std::sync::mpsc::Sender<()>,
+) -> io::Result<(TailsHash, TailsHead)> {
     let mut hasher = Sha256::new();
     let mut first = Vec::with_capacity(2);
     let mut size: u64 = 0;
-    let mut out = BufWriter::with_capacity(WRITE_BUFFER, temp);
+    let mut unsynced: u64 = 0;
     loop {
         match received.blocking_recv() {
-            Some(Message::Chunk(chunk)) => {
-                hasher.update(&chunk);
-                if first.len() < 2 {
-                    let wanted = (2 - first.len()).min(chunk.len());
-                    first.extend_from_slice(chunk.get(..wanted).unwrap_or_default());
+            Some(Message::Chunks(batch)) => {
+                for chunk in &batch {
+                    hasher.update(chunk);
+                    if first.len() < 2 {
+                        let wanted = (2 - first.len()).min(chunk.len());
+                        first.extend_from_slice(chunk.get(..wanted).unwrap_or_default());
+                    }
+                    size += chunk.len() as u64;
+                    unsynced += chunk.len() as u64;
                 }
-                size += chunk.len() as u64;
-                out.write_all(&chunk)?;
+                write_all_vectored(&mut file, &batch)?;
+                if unsynced >= WRITEBACK_EVERY {
+                    unsynced = 0;
+                    // The syncer only stops early on an error, which `write_upload` reports.
+                    let _ = kick.send(());
+                }
             }
             Some(Message::Finish) => break,
             None => {
@@ -345,17 +411,38 @@ fn write_upload(dir: &Path, received: &mut mpsc::Receiver<Message>) -> io::Resul
             }
         }
     }
-    let file = out.into_inner().map_err(io::IntoInnerError::into_error)?;
-    file.as_file().sync_all()?;
     let mut head = [0u8; 2];
     for (slot, byte) in head.iter_mut().zip(&first) {
         *slot = *byte;
     }
-    Ok(Staged {
-        file,
-        hash: TailsHash::from_digest(hasher.finalize()),
-        head: TailsHead { first: head, size },
-    })
+    Ok((
+        TailsHash::from_digest(hasher.finalize()),
+        TailsHead { first: head, size },
+    ))
+}
+
+/// `fdatasync` once per kick (kicks that queued up meanwhile count once) until the writer
+/// hangs up.
+fn write_back(file: &File, kicks: &std::sync::mpsc::Receiver<()>) -> io::Result<()> {
+    while kicks.recv().is_ok() {
+        while kicks.try_recv().is_ok() {}
+        file.sync_data()?;
+    }
+    Ok(())
+}
+
+fn write_all_vectored(file: &mut &File, chunks: &[Bytes]) -> io::Result<()> {
+    let mut slices: Vec<IoSlice<'_>> = chunks.iter().map(|c| IoSlice::new(c)).collect();
+    let mut slices = &mut slices[..];
+    while !slices.is_empty() {
+        match file.write_vectored(slices) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => IoSlice::advance_slices(&mut slices, n),
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+            Err(err) => return Err(err),
+        }
+    }
+    Ok(())
 }
 
 /// A new temp file in `dir`, locked for as long as it lives.
@@ -394,7 +481,7 @@ fn sync_dir(dir: &Path) -> io::Result<()> {
 
 fn hash_file(mut file: File) -> io::Result<TailsHash> {
     let mut hasher = Sha256::new();
-    let mut buffer = vec![0u8; WRITE_BUFFER];
+    let mut buffer = vec![0u8; BATCH];
     loop {
         let read = file.read(&mut buffer)?;
         if read == 0 {
@@ -474,13 +561,30 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn large_uploads_are_batched_written_back_and_intact() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = Arc::new(Storage::open(dir.path()).unwrap());
+        // Odd-sized chunks, several batches and several early writebacks.
+        let size = 2 * WRITEBACK_EVERY as usize + 12_345;
+        let data: Vec<u8> = (0..size).map(|i| (i * 31 % 253) as u8).collect();
+        let parts: Vec<&[u8]> = data.chunks(7_777).collect();
+        let staged = stage(&storage, &parts).await;
+        assert_eq!(staged.hash, TailsHash::of(&data));
+        assert_eq!(staged.head.size, size as u64);
+        assert_eq!(staged.head.first, [data[0], data[1]]);
+        storage.publish(staged, id()).await.unwrap();
+        assert_eq!(fs::read(dir.path().join(id().as_str())).unwrap(), data);
+        assert_eq!(temp_count(&storage), 0);
+    }
+
+    #[tokio::test]
     async fn abandoned_upload_leaves_nothing() {
         let dir = tempfile::tempdir().unwrap();
         let storage = Arc::new(Storage::open(dir.path()).unwrap());
         let mut upload = storage.begin();
         upload.write(Bytes::from_static(b"\x00\x02")).await.unwrap();
         let writer_done = {
-            let Upload { chunks, writer } = upload;
+            let Upload { chunks, writer, .. } = upload;
             drop(chunks);
             writer.await.unwrap()
         };

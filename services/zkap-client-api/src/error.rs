@@ -1,5 +1,6 @@
 //! The service's one error enum and its wire form: `{"error": message, ...}` with
-//! ZKAPAuthorizer's status codes. Internal failures are an opaque 500.
+//! ZKAPAuthorizer's status codes, plus `details` where the original's error pages had a detail
+//! (the voucher routes). Internal failures are an opaque 500.
 
 use actix_web::http::StatusCode;
 use serde_json::{Map, Value, json};
@@ -11,8 +12,12 @@ pub enum ApiError {
     /// A request the client must fix; the message says how.
     #[error("{0}")]
     BadRequest(String),
+    /// A request the client must fix, with `details` saying what exactly was wrong.
+    #[error("{error}")]
+    BadRequestDetailed { error: String, details: String },
+    /// `details` says which rule the submitted text breaks.
     #[error("submitted voucher is syntactically invalid")]
-    BadVoucher,
+    BadVoucher { details: String },
     #[error("unknown voucher")]
     UnknownVoucher,
     #[error("not found")]
@@ -33,6 +38,20 @@ impl ApiError {
     pub fn bad_request(message: impl Into<String>) -> Self {
         ApiError::BadRequest(message.into())
     }
+
+    pub fn bad_request_details(error: impl Into<String>, details: impl Into<String>) -> Self {
+        ApiError::BadRequestDetailed {
+            error: error.into(),
+            details: details.into(),
+        }
+    }
+
+    /// `text` is not a voucher; the details say why.
+    pub fn bad_voucher(text: &str) -> Self {
+        ApiError::BadVoucher {
+            details: crate::domain::voucher::why_invalid(text),
+        }
+    }
 }
 
 impl ServiceError for ApiError {
@@ -40,7 +59,9 @@ impl ServiceError for ApiError {
 
     fn status(&self) -> StatusCode {
         match self {
-            ApiError::BadRequest(_) | ApiError::BadVoucher => StatusCode::BAD_REQUEST,
+            ApiError::BadRequest(_)
+            | ApiError::BadRequestDetailed { .. }
+            | ApiError::BadVoucher { .. } => StatusCode::BAD_REQUEST,
             ApiError::UnknownVoucher | ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::NotEnoughTokens { .. } => StatusCode::CONFLICT,
@@ -59,6 +80,13 @@ impl ServiceError for ApiError {
                 ("requested".to_owned(), json!(requested)),
                 ("spendable".to_owned(), json!(spendable)),
             ]),
+            ApiError::BadRequestDetailed { details, .. } | ApiError::BadVoucher { details } => {
+                Map::from_iter([("details".to_owned(), json!(details))])
+            }
+            ApiError::UnknownVoucher => Map::from_iter([(
+                "details".to_owned(),
+                json!("no voucher with this number has been submitted (PUT voucher adds it)"),
+            )]),
             _ => Map::new(),
         }
     }

@@ -8,6 +8,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use challenge_bypass_ristretto::voprf::BlindedToken;
 use ledger_client::zkap::token_count_for_group;
 use ledger_client::zkap::{RedeemFailure, RedeemOutcome, RedeemRequest, ZkapIssuer};
 use rand::Rng;
@@ -77,6 +78,26 @@ struct Inner {
 struct Active {
     wake: Arc<Notify>,
     task: AbortHandle,
+}
+
+/// A group whose random tokens are persisted, blinded and encoded for the issuer.
+struct Prepared {
+    counter: u32,
+    random: RandomTokens,
+    blinded: Vec<BlindedToken>,
+    encoded: Vec<String>,
+}
+
+/// The issuer's signatures for a group, still base64 and unchecked.
+struct Answer {
+    public_key: String,
+    signatures: Vec<String>,
+    proof: String,
+}
+
+struct Signed {
+    group: Prepared,
+    answer: Answer,
 }
 
 /// What a finished attempt leaves to do.
@@ -221,7 +242,11 @@ impl Inner {
         self.lock_active().remove(&voucher);
     }
 
-    /// Redeems the remaining groups, stopping at the first setback.
+    /// Redeems the remaining groups, stopping at the first setback. Pipelined: while group n is
+    /// at the issuer, group n+1's random tokens are generated (or loaded), persisted and
+    /// blinded, and group n-1's answer is verified, unblinded and stored. Only one request per
+    /// voucher is ever in flight, each is sent only after its random tokens are persisted, and
+    /// groups are stored in counter order, each in its counter-guarded transaction.
     async fn attempt(&self, voucher: &Voucher) -> Result<Next, ApiError> {
         let Some(status) = self
             .db
@@ -256,64 +281,149 @@ impl Inner {
             VoucherState::Pending { counter } | VoucherState::Redeeming { counter, .. } => counter,
         };
         let groups = self.config.groups;
-        while counter < groups {
-            let count = token_count_for_group(groups, status.expected_tokens, counter);
-            if let Some(setback) = self.redeem_group(voucher, counter, count).await? {
-                return self.record(voucher, setback).await;
-            }
-            counter += 1;
+        if counter >= groups {
+            return Ok(Next::Done);
         }
-        Ok(Next::Done)
-    }
-
-    /// One group; `Ok(Some(_))` is the issuer's (or the proof's) verdict against it.
-    async fn redeem_group(
-        &self,
-        voucher: &Voucher,
-        counter: u32,
-        count: u64,
-    ) -> Result<Option<Setback>, ApiError> {
+        let count = |counter| token_count_for_group(groups, status.expected_tokens, counter);
         self.db
             .run({
                 let voucher = voucher.clone();
                 move |conn| vouchers::mark_redeeming(conn, &voucher, counter, time::now())
             })
             .await?;
+        let mut prepared = self.prepare(voucher, counter, count(counter)).await?;
+        // The previous group's answer, signed but not yet verified and stored.
+        let mut signed: Option<Signed> = None;
+        loop {
+            let has_next = counter + 1 < groups;
+            let previous = signed.take();
+            let (answer, next, finished) = tokio::join!(
+                self.send(voucher, &prepared),
+                async {
+                    if has_next {
+                        Some(self.prepare(voucher, counter + 1, count(counter + 1)).await)
+                    } else {
+                        None
+                    }
+                },
+                async move {
+                    match previous {
+                        Some(previous) => self.finish(voucher, previous, true).await,
+                        None => Ok(None),
+                    }
+                },
+            );
+            // In counter order: the previous group's verdict first.
+            if let Some(setback) = finished? {
+                return self.record(voucher, setback).await;
+            }
+            match answer? {
+                Ok(answer) => {
+                    signed = Some(Signed {
+                        group: prepared,
+                        answer,
+                    });
+                }
+                Err(setback) => return self.record(voucher, setback).await,
+            }
+            match next {
+                Some(next) => {
+                    prepared = next?;
+                    counter += 1;
+                }
+                None => break,
+            }
+        }
+        if let Some(last) = signed
+            && let Some(setback) = self.finish(voucher, last, false).await?
+        {
+            return self.record(voucher, setback).await;
+        }
+        Ok(Next::Done)
+    }
+
+    /// A group ready to send: its random tokens are persisted.
+    async fn prepare(
+        &self,
+        voucher: &Voucher,
+        counter: u32,
+        count: u64,
+    ) -> Result<Prepared, ApiError> {
         let random = self.random_tokens(voucher, counter, count).await?;
-        let (random, blinded) = blocking(move || {
+        blocking(move || {
             let blinded = random.blind();
-            (random, blinded)
+            let encoded = encode_blinded(&blinded);
+            Prepared {
+                counter,
+                random,
+                blinded,
+                encoded,
+            }
         })
-        .await?;
-        let encoded = blocking({
-            let blinded = blinded.clone();
-            move || encode_blinded(&blinded)
-        })
-        .await?;
+        .await
+    }
+
+    /// Asks the issuer to sign one group; `Ok(Err(_))` is its verdict against it.
+    async fn send(
+        &self,
+        voucher: &Voucher,
+        group: &Prepared,
+    ) -> Result<Result<Answer, Setback>, ApiError> {
         let request = RedeemRequest {
             voucher: voucher.as_str().to_owned(),
-            counter,
-            tokens: encoded,
+            counter: group.counter,
+            tokens: group.encoded.clone(),
         };
-        log::info!("redeeming {voucher} group {counter} ({count} tokens)");
-        let (public_key, signatures, proof) = match self.issuer.redeem(&request).await {
+        log::info!(
+            "redeeming {voucher} group {} ({} tokens)",
+            group.counter,
+            group.random.len()
+        );
+        Ok(match self.issuer.redeem(&request).await {
             Ok(RedeemOutcome::Signed {
                 public_key,
                 signatures,
                 proof,
-            }) => (public_key, signatures, proof),
-            Ok(RedeemOutcome::Refused(RedeemFailure::Unpaid)) => return Ok(Some(Setback::Unpaid)),
-            Ok(RedeemOutcome::Refused(RedeemFailure::DoubleSpend)) => {
-                return Ok(Some(Setback::DoubleSpend));
-            }
-            Ok(RedeemOutcome::Refused(failure)) => {
-                return Ok(Some(error_setback(&format!("issuer refused: {failure}"))));
-            }
-            Err(err) => return Ok(Some(error_setback(&err.to_string()))),
-        };
+            }) => Ok(Answer {
+                public_key,
+                signatures,
+                proof,
+            }),
+            Ok(RedeemOutcome::Refused(RedeemFailure::Unpaid)) => Err(Setback::Unpaid),
+            Ok(RedeemOutcome::Refused(RedeemFailure::DoubleSpend)) => Err(Setback::DoubleSpend),
+            Ok(RedeemOutcome::Refused(failure)) => Err(error_setback(&refusal_details(
+                &failure,
+                group.counter,
+                self.config.groups,
+                group.random.len(),
+            ))),
+            Err(err) => Err(error_setback(&err.to_string())),
+        })
+    }
+
+    /// Verifies and unblinds a signed group and stores it, advancing the counter; `continuing`
+    /// says the next group is already at the issuer (the voucher then stays `redeeming`).
+    /// `Ok(Some(_))` is the proof's verdict against the group.
+    async fn finish(
+        &self,
+        voucher: &Voucher,
+        signed: Signed,
+        continuing: bool,
+    ) -> Result<Option<Setback>, ApiError> {
+        let Signed { group, answer } = signed;
+        let counter = group.counter;
+        let Answer {
+            public_key,
+            signatures,
+            proof,
+        } = answer;
         let checked = blocking({
             let public_key = public_key.clone();
-            move || random.verify_and_unblind(&blinded, &public_key, &signatures, &proof)
+            move || {
+                group
+                    .random
+                    .verify_and_unblind(&group.blinded, &public_key, &signatures, &proof)
+            }
         })
         .await?;
         let unblinded = match checked {
@@ -339,9 +449,12 @@ impl Inner {
                 if !vouchers::complete_group(
                     conn,
                     &voucher_owned,
-                    counter,
-                    groups,
-                    counts,
+                    vouchers::Completed {
+                        counter,
+                        groups,
+                        tokens: counts,
+                        continuing,
+                    },
                     finished,
                 )? {
                     return Ok(false);
@@ -433,6 +546,23 @@ async fn decode_random(text: String) -> Result<RandomTokens, ApiError> {
     blocking(move || RandomTokens::decode(&text))
         .await?
         .map_err(|e| ApiError::Internal(e.to_string()))
+}
+
+/// The `details` of an issuer's refusal: its reason, plus what the likely fix is where the
+/// reason points at a configuration mismatch.
+fn refusal_details(failure: &RedeemFailure, counter: u32, groups: u32, tokens: usize) -> String {
+    let hint = match failure {
+        RedeemFailure::WrongNumberOfTokens => format!(
+            " (sent {tokens} tokens for group {counter} of {groups}: default-token-count and \
+             num-redemption-groups must equal the issuer's tokens-per-voucher and \
+             num-redemption-groups)"
+        ),
+        RedeemFailure::CounterOutOfBounds { .. } => {
+            format!(" (num-redemption-groups is {groups}: it must equal the issuer's)")
+        }
+        _ => String::new(),
+    };
+    format!("issuer refused: {failure}{hint}")
 }
 
 fn error_setback(details: &str) -> Setback {

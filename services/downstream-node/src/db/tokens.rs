@@ -1,7 +1,7 @@
 //! Farmer tokens with their maintained statistics.
 
 use diesel::prelude::*;
-use service_kit::db::DbConnection;
+use service_kit::db::{Backend, DbConnection};
 
 use super::schema::tokens;
 use crate::domain::{ListQuery, Millis, SortKey, Uptime};
@@ -168,4 +168,48 @@ pub fn list(conn: &mut DbConnection, query: &ListQuery) -> QueryResult<Vec<Token
         select = select.limit(crate::domain::listing::MAX_LIMIT);
     }
     select.load(conn)
+}
+
+/// How many farmers a list query pages over (its online filter, no paging): what the
+/// `total` of a list reports. Served by the `tokens_by_online` index when filtered.
+pub fn count(conn: &mut DbConnection, online_only: bool) -> QueryResult<i64> {
+    let mut select = tokens::table.count().into_boxed();
+    if online_only {
+        select = select.filter(tokens::online.eq(true));
+    }
+    select.get_result(conn)
+}
+
+/// Totals over every farmer, from the maintained counters (no join with contracts).
+#[derive(Debug, Clone, Copy, PartialEq, QueryableByName)]
+pub struct Totals {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub farmers: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub online_farmers: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub contracts: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub size: i64,
+    #[diesel(sql_type = diesel::sql_types::Double)]
+    pub uptime: f64,
+}
+
+/// One aggregate query over `tokens`. `SUM` of a BIGINT is NUMERIC on PostgreSQL and
+/// DECIMAL on MySQL, so the sums are cast back to the backend's 64-bit integer.
+pub fn totals(conn: &mut DbConnection) -> QueryResult<Totals> {
+    let integer = match conn.backend() {
+        Backend::Sqlite => "INTEGER",
+        Backend::Postgres => "BIGINT",
+        Backend::Mysql => "SIGNED",
+    };
+    let sql = format!(
+        "SELECT COUNT(*) AS farmers, \
+         COUNT(CASE WHEN online THEN 1 END) AS online_farmers, \
+         CAST(COALESCE(SUM(online_contracts), 0) AS {integer}) AS contracts, \
+         CAST(COALESCE(SUM(online_size), 0) AS {integer}) AS size, \
+         COALESCE(AVG(uptime), 0.0) AS uptime \
+         FROM tokens"
+    );
+    diesel::sql_query(sql).get_result(conn)
 }

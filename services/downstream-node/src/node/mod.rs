@@ -19,6 +19,7 @@ use crate::domain::FarmerToken;
 use crate::error::ApiError;
 use crate::geoip::GeoIp;
 use crate::heartbeat::HeartbeatKey;
+use crate::ratelimit::RateLimits;
 use crate::settings::Settings;
 
 /// Everything the handlers share. Cheap to clone.
@@ -28,6 +29,8 @@ pub struct Node {
     pub key: Arc<HeartbeatKey>,
     pub geo: Arc<GeoIp>,
     pub settings: Arc<Settings>,
+    /// Per-IP and per-token request budgets, shared by every worker of this process.
+    pub limits: Arc<RateLimits>,
 }
 
 impl Node {
@@ -36,6 +39,7 @@ impl Node {
             db,
             key: Arc::new(key),
             geo: Arc::new(geo),
+            limits: Arc::new(RateLimits::from_settings(&settings)),
             settings: Arc::new(settings),
         }
     }

@@ -48,18 +48,51 @@ impl From<TokenRow> for FarmerStatus {
     }
 }
 
+/// `{"farmers": [...], "total": n}`: `farmers` is the original's shape; `total` (added) is
+/// how many farmers the query pages over (after the online filter, before paging).
 #[derive(Debug, Serialize)]
 pub struct FarmerList {
     pub farmers: Vec<FarmerStatus>,
+    pub total: i64,
 }
 
 pub async fn list(node: &Node, query: ListQuery) -> Result<FarmerList, ApiError> {
-    let rows = node
+    let (rows, total) = node
         .db
-        .run(move |conn| Ok::<_, ApiError>(tokens::list(conn, &query)?))
+        .run(move |conn| {
+            let rows = tokens::list(conn, &query)?;
+            let total = tokens::count(conn, query.online_only)?;
+            Ok::<_, ApiError>((rows, total))
+        })
         .await?;
     Ok(FarmerList {
         farmers: rows.into_iter().map(FarmerStatus::from).collect(),
+        total,
+    })
+}
+
+/// `/status/summary`: totals over every farmer. `contracts`/`size` are online contracts and
+/// their bytes (the list's meaning); `uptime` is the mean percentage over all farmers.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Summary {
+    pub farmers: i64,
+    pub online_farmers: i64,
+    pub contracts: i64,
+    pub size: i64,
+    pub uptime: f64,
+}
+
+pub async fn summary(node: &Node) -> Result<Summary, ApiError> {
+    let totals = node
+        .db
+        .run(|conn| Ok::<_, ApiError>(tokens::totals(conn)?))
+        .await?;
+    Ok(Summary {
+        farmers: totals.farmers,
+        online_farmers: totals.online_farmers,
+        contracts: totals.contracts,
+        size: totals.size,
+        uptime: round2(totals.uptime),
     })
 }
 

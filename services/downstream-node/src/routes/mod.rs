@@ -1,15 +1,19 @@
 //! The route table, used by production and tests alike, mounted under `/api/downstream/v1`
-//! (what downstream-farmer calls) and `/api/downstream` (what the seed documents).
+//! (what downstream-farmer calls) and `/api/downstream` (what the seed documents); `/` and
+//! `/openapi.json` at the root.
 
 mod answer;
 mod body;
 mod challenge;
 mod chunk;
+pub mod edge;
 mod new;
-mod status;
+mod openapi;
+pub mod status;
 
 use std::net::IpAddr;
 
+use actix_web::middleware::from_fn;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::json;
 use service_kit::error::{JsonStatusMessage, extractors};
@@ -20,14 +24,18 @@ use crate::node::Node;
 pub const PREFIXES: [&str; 2] = ["/api/downstream/v1", "/api/downstream"];
 
 pub fn configure(cfg: &mut web::ServiceConfig, node: Node) {
+    let cors = edge::CorsPolicy::parse(&node.settings.cors_origins);
     cfg.app_data(web::Data::new(node))
+        .app_data(web::Data::new(cors))
         .app_data(extractors::path::<JsonStatusMessage>())
         .app_data(extractors::query::<JsonStatusMessage>())
-        .route("/", web::get().to(root));
+        .route("/", web::get().to(root))
+        .route("/openapi.json", web::get().to(openapi::get));
     // The longer prefix first: a scope matches by prefix.
     for prefix in PREFIXES {
         cfg.service(
             web::scope(prefix)
+                .wrap(from_fn(edge::guard))
                 .route("", web::get().to(ok))
                 .route("/", web::get().to(ok))
                 .configure(resources)
@@ -55,6 +63,7 @@ fn resources(cfg: &mut web::ServiceConfig) {
             web::post().to(answer::single),
         )
         .route("/status/show/{id}", web::get().to(status::show))
+        .route("/status/summary", web::get().to(status::summary))
         .route("/status/list", web::get().to(status::list))
         .route("/status/list{tail:/.*}", web::get().to(status::list));
 }

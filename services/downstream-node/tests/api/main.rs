@@ -5,10 +5,13 @@
 mod helpers;
 
 mod answer;
+mod caching;
 mod challenge;
 mod chunk;
 mod farmer_cycle;
 mod geoip;
+mod limits;
 mod new;
+mod openapi;
 mod status;
 mod whitelist;

@@ -19,7 +19,7 @@ const POPULATION: [(&str, i64, i64, i64, bool, f64); 7] = [
     ("aaaaaaaaaaaaaaaaaaa7", 1, 0, 0, false, 99.5),
 ];
 
-async fn seed(app: &TestApp) {
+pub(crate) async fn seed(app: &TestApp) {
     let farmer = Identity::new(71);
     app.whitelist(&farmer.address, 10_000).await;
     let address = farmer.address.clone();

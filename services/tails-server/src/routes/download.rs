@@ -2,12 +2,15 @@
 //! `Content-Length`, `Range`, `ETag` (its tails hash) and `Cache-Control: immutable`, never
 //! compressed (curve points do not compress).
 
+use actix_files::HttpRange;
 use actix_files::NamedFile;
+use actix_web::http::Method;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, EntityTag, HeaderValue, IfNoneMatch};
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, mime, web};
 
 use super::AppState;
+use super::file_body::FileBody;
 use crate::domain::{StoredName, TailsHash};
 use crate::error::TailsError;
 
@@ -53,12 +56,27 @@ async fn serve(
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Err(TailsError::NotFound),
         Err(err) => return Err(err.into()),
     };
+    let size = file.metadata().len();
+    // NamedFile decides status and headers (Range, 416, Last-Modified, preconditions); the
+    // body is ours, read in larger chunks. HEAD keeps NamedFile's body, which is never read.
+    let reader = if req.method() == Method::GET {
+        Some(file.file().try_clone()?)
+    } else {
+        None
+    };
     let mut response = file
         .use_etag(false)
         .use_last_modified(true)
         .disable_content_disposition()
         .set_content_type(mime::APPLICATION_OCTET_STREAM)
         .into_response(req);
+    if let Some(reader) = reader
+        && let Some((offset, length)) = body_range(req, response.status(), size)
+    {
+        response = response
+            .set_body(FileBody::new(reader, offset, length))
+            .map_into_boxed_body();
+    }
     if matches!(
         response.status(),
         StatusCode::OK | StatusCode::PARTIAL_CONTENT | StatusCode::NOT_MODIFIED
@@ -67,6 +85,19 @@ async fn serve(
         state.counters.downloads.inc();
     }
     Ok(response)
+}
+
+/// The byte range NamedFile chose for a 200 or 206, by the same parse of `Range`.
+fn body_range(req: &HttpRequest, status: StatusCode, size: u64) -> Option<(u64, u64)> {
+    match status {
+        StatusCode::OK => Some((0, size)),
+        StatusCode::PARTIAL_CONTENT => {
+            let header = req.headers().get(header::RANGE)?.to_str().ok()?;
+            let range = *HttpRange::parse(header, size).ok()?.first()?;
+            Some((range.start, range.length))
+        }
+        _ => None,
+    }
 }
 
 fn add_cache_headers(response: &mut HttpResponse, etag: &EntityTag) {

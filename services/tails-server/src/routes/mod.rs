@@ -2,7 +2,9 @@
 
 mod body;
 mod download;
+mod file_body;
 mod matching;
+mod openapi;
 mod upload;
 
 use std::sync::Arc;
@@ -68,6 +70,7 @@ impl Counters {
 pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<AppState>) {
     cfg.app_data(state)
         .app_data(extractors::path::<PlainText>())
+        .service(web::resource("/openapi.json").route(web::get().to(openapi::get)))
         .service(web::resource("/match/{substring}").route(web::get().to(matching::by_substring)))
         .service(
             web::resource("/hash/{tails_hash}")

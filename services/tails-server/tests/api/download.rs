@@ -155,3 +155,56 @@ async fn files_left_by_the_original_server_are_served_with_their_hash() {
     );
     assert_eq!(response.bytes().await.unwrap().as_ref(), tails.as_slice());
 }
+
+/// Files larger than one read chunk (256 KiB) of the download body: whole, and a range that
+/// starts and ends inside different chunks.
+#[tokio::test]
+async fn large_files_and_ranges_across_read_chunks() {
+    let app = spawn_app().await;
+    let tails = tails_file(2_100); // 537,730 bytes: three chunks
+    let id = app.register("big", 2_100, &tails);
+    assert_eq!(answer(app.upload(&id, &tails).await).await.0, 200);
+
+    let whole = app.client.get(app.id_url(&id)).send().await.unwrap();
+    assert_eq!(whole.status(), 200);
+    assert_eq!(
+        whole.headers()[CONTENT_LENGTH],
+        tails.len().to_string().as_str()
+    );
+    assert_eq!(whole.bytes().await.unwrap().as_ref(), tails.as_slice());
+
+    let (start, end) = (262_100, 524_400);
+    let part = app
+        .client
+        .get(app.id_url(&id))
+        .header(RANGE, format!("bytes={start}-{end}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(part.status(), 206);
+    assert_eq!(
+        part.headers()[CONTENT_RANGE],
+        format!("bytes {start}-{end}/{}", tails.len()).as_str()
+    );
+    assert_eq!(part.bytes().await.unwrap().as_ref(), &tails[start..=end]);
+
+    let suffix = app
+        .client
+        .get(app.id_url(&id))
+        .header(RANGE, "bytes=-300000")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(suffix.status(), 206);
+    assert_eq!(
+        suffix.bytes().await.unwrap().as_ref(),
+        &tails[tails.len() - 300_000..]
+    );
+
+    let head = app.client.head(app.id_url(&id)).send().await.unwrap();
+    assert_eq!(
+        head.headers()[CONTENT_LENGTH],
+        tails.len().to_string().as_str()
+    );
+    assert!(head.bytes().await.unwrap().is_empty());
+}

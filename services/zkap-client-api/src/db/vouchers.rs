@@ -128,6 +128,42 @@ pub fn list(conn: &mut DbConnection) -> Result<Vec<VoucherStatus>, ApiError> {
         .collect()
 }
 
+/// Where a page of `GET voucher` starts: after this (created, number) in list order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct After {
+    pub created: Micros,
+    pub number: String,
+}
+
+/// Up to `limit` vouchers in list order (oldest first, then by number) after `after`, and
+/// whether more follow.
+pub fn page(
+    conn: &mut DbConnection,
+    after: Option<&After>,
+    limit: u32,
+) -> Result<(Vec<VoucherStatus>, bool), ApiError> {
+    let mut query = vouchers::table
+        .order((vouchers::created.asc(), vouchers::number.asc()))
+        .select(Row::as_select())
+        .limit(i64::from(limit) + 1)
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(
+            vouchers::created.gt(after.created).or(vouchers::created
+                .eq(after.created)
+                .and(vouchers::number.gt(after.number.clone()))),
+        );
+    }
+    let mut rows = query.load(conn)?;
+    let more = rows.len() > limit as usize;
+    rows.truncate(limit as usize);
+    let statuses = rows
+        .into_iter()
+        .map(Row::into_status)
+        .collect::<Result<_, _>>()?;
+    Ok((statuses, more))
+}
+
 /// Vouchers with redemption work left: what start-up resumes.
 pub fn unfinished(conn: &mut DbConnection) -> Result<Vec<Voucher>, ApiError> {
     Ok(vouchers::table
@@ -161,21 +197,38 @@ pub fn mark_redeeming(
     Ok(())
 }
 
+/// A redeemed group about to be stored.
+#[derive(Debug, Clone, Copy)]
+pub struct Completed {
+    pub counter: u32,
+    pub groups: u32,
+    /// (spendable, sequestered)
+    pub tokens: (i64, i64),
+    /// The next group is already at the issuer: stay `redeeming` (started now) rather than
+    /// `pending`.
+    pub continuing: bool,
+}
+
 /// Group `counter` is done: advance to the next group (or to `redeemed` after the last),
 /// counting its tokens. Returns false, changing nothing, if another redemption already
 /// recorded this group.
 pub fn complete_group(
     conn: &mut DbConnection,
     voucher: &Voucher,
-    counter: u32,
-    groups: u32,
-    tokens: (i64, i64),
+    group: Completed,
     now: Micros,
 ) -> Result<bool, ApiError> {
-    let (spendable, sequestered) = tokens;
+    let Completed {
+        counter,
+        groups,
+        tokens: (spendable, sequestered),
+        continuing,
+    } = group;
     let next = counter.saturating_add(1);
     let state = if next >= groups {
         "redeemed"
+    } else if continuing {
+        "redeeming"
     } else {
         "pending"
     };
@@ -189,6 +242,7 @@ pub fn complete_group(
         vouchers::state.eq(state),
         vouchers::counter.eq(i32::try_from(next).unwrap_or(i32::MAX)),
         vouchers::finished.eq(Some(now)),
+        vouchers::started.eq(if continuing { Some(now) } else { None }),
         vouchers::token_count.eq(vouchers::token_count + spendable),
         vouchers::sequestered_count.eq(vouchers::sequestered_count + sequestered),
         vouchers::details.eq(None::<String>),

@@ -137,6 +137,10 @@ fn par_map_count<U: Send>(count: usize, f: impl Fn() -> U + Sync) -> Vec<U> {
 }
 
 #[cfg(test)]
+#[path = "tokens_vectors.rs"]
+mod vectors;
+
+#[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;

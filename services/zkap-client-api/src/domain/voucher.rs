@@ -51,6 +51,33 @@ impl Voucher {
     }
 }
 
+/// Why `text` is not a voucher, for an error's `details`. Never repeats the text: it may be a
+/// real voucher with a typo.
+pub fn why_invalid(text: &str) -> String {
+    const RULE: &str = "a voucher is exactly 44 characters of URL-safe base64 \
+                        (A-Z a-z 0-9 - _) with at most two trailing '='";
+    let chars = text.chars().count();
+    let data = text.trim_end_matches('=');
+    let why = if chars != Voucher::LENGTH {
+        format!("got {chars} characters")
+    } else if text.len() - data.len() > 2 {
+        "got more than two trailing '='".to_owned()
+    } else if let Some(bad) = data
+        .chars()
+        .position(|c| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+    {
+        format!(
+            "character {} is not in the URL-safe base64 alphabet",
+            bad + 1
+        )
+    } else if Voucher::parse(text).is_none() {
+        "it does not decode as base64".to_owned()
+    } else {
+        return "the voucher is valid".to_owned();
+    };
+    format!("{RULE}; {why}")
+}
+
 /// Shortened: a voucher is a bearer secret until it is redeemed.
 impl fmt::Display for Voucher {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -218,6 +245,20 @@ mod tests {
         ] {
             assert!(Voucher::parse(bad).is_none(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn invalid_vouchers_are_explained_without_repeating_them() {
+        let short = why_invalid(&GOOD[..43]);
+        assert!(short.ends_with("got 43 characters"), "{short}");
+        let plus = why_invalid(&format!("{}+", &GOOD[..43]));
+        assert!(plus.ends_with("character 44 is not in the URL-safe base64 alphabet"));
+        let padded = why_invalid(&format!("{}===", &GOOD[..41]));
+        assert!(padded.ends_with("more than two trailing '='"), "{padded}");
+        let inner = why_invalid(&format!("{}=a", &GOOD[..42]));
+        assert!(inner.ends_with("character 43 is not in the URL-safe base64 alphabet"));
+        assert!(why_invalid("é").ends_with("got 1 characters"));
+        assert!(!why_invalid(&GOOD[..43]).contains(&GOOD[..43]));
     }
 
     #[test]

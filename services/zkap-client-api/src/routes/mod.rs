@@ -1,8 +1,10 @@
 //! The route table, shared by production and tests: everything under
 //! `/storage-plugins/privatestorageio-zkapauthz-v2/`, with the API token checked before routing
-//! so that unknown paths answer 401 too.
+//! so that unknown paths answer 401 too; and, outside it and without a token like `/health`
+//! and `/metrics`, `GET /openapi.json`.
 
 mod lease;
+mod openapi;
 mod passes;
 mod price;
 mod version;
@@ -42,7 +44,10 @@ pub fn configure(
     state: web::Data<AppState>,
     token: web::Data<ApiToken>,
 ) {
-    cfg.app_data(state).app_data(token).service(
+    cfg.app_data(state)
+        .app_data(token)
+        .service(resource("/openapi.json", "GET").route(web::get().to(openapi::get)));
+    cfg.service(
         web::scope(BASE_PATH)
             .wrap(from_fn(require_token))
             .service(resource("version", "GET").route(web::get().to(version::get)))
@@ -120,8 +125,8 @@ async fn require_token(
     }
 }
 
-/// Paths outside the plugin's base (and outside /health, /metrics): authorised first, like
-/// everything in Tahoe's web root, then 404.
+/// Paths outside the plugin's base (and outside /health, /metrics, /openapi.json): authorised
+/// first, like everything in Tahoe's web root, then 404.
 async fn outside_base(req: HttpRequest, token: web::Data<ApiToken>) -> HttpResponse {
     let header = match req.headers().get(AUTHORIZATION).map(|v| v.to_str()) {
         Some(Ok(value)) => Some(value),

@@ -4,6 +4,7 @@
 mod auth;
 mod helpers;
 mod lease;
+mod openapi;
 mod passes;
 mod price;
 mod redemption;

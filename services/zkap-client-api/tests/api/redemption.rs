@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 use std::net::TcpListener;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use actix_web::{HttpResponse, web};
 use ledger_sim::zkap::{ZkapSim, ZkapSimConfig};
@@ -19,12 +20,36 @@ struct Proxy {
     swallow_counter: Mutex<Option<u64>>,
     /// (counter, blinded tokens) of every request the issuer answered.
     forwarded: Mutex<Vec<(u64, Vec<String>)>>,
+    /// (voucher, counter) of every request, in arrival order.
+    arrived: Mutex<Vec<(String, u64)>>,
+    in_flight: AtomicUsize,
+    max_in_flight: AtomicUsize,
+}
+
+/// Counts a request in flight at the proxy until dropped.
+struct InFlight<'a>(&'a Proxy);
+
+impl<'a> InFlight<'a> {
+    fn new(proxy: &'a Proxy) -> Self {
+        let now = proxy.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        proxy.max_in_flight.fetch_max(now, Ordering::SeqCst);
+        Self(proxy)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 async fn proxy_redeem(proxy: web::Data<Proxy>, body: web::Bytes) -> HttpResponse {
     let request: Value = serde_json::from_slice(&body).unwrap();
     let counter = request["redeemCounter"].as_u64().unwrap();
     let tokens: Vec<String> = serde_json::from_value(request["redeemTokens"].clone()).unwrap();
+    let voucher = request["redeemVoucher"].as_str().unwrap().to_owned();
+    proxy.arrived.lock().unwrap().push((voucher, counter));
+    let _in_flight = InFlight::new(&proxy);
     let target = proxy.target.lock().unwrap().clone();
     let answer = reqwest::Client::new()
         .post(format!("{target}/v1/redeem"))
@@ -85,7 +110,15 @@ async fn a_crash_after_the_issuer_signed_resends_the_same_tokens() {
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
     assert!(signed, "the issuer never saw group 1");
-    let status = app.voucher(&voucher).await;
+    // Group 0 is stored while group 1 is at the issuer: wait for it (bounded).
+    let mut status = app.voucher(&voucher).await;
+    for _ in 0..500 {
+        if status["state"]["counter"] == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        status = app.voucher(&voucher).await;
+    }
     assert_eq!(status["state"]["name"], "redeeming");
     assert_eq!(status["state"]["counter"], 1);
 
@@ -112,6 +145,154 @@ async fn a_crash_after_the_issuer_signed_resends_the_same_tokens() {
     );
     for counter in [0, 2, 3] {
         assert_eq!(by_counter[&counter].len(), 1, "group {counter} sent once");
+    }
+}
+
+/// The pipelined path: group 2 is at the issuer while group 1 is verified and stored and
+/// group 3's tokens are persisted. A crash there resends group 2 as it was, sends group 3 once
+/// with the tokens persisted before the crash, and stores every group exactly once.
+#[actix_web::test]
+async fn a_crash_with_groups_in_the_pipeline_redeems_each_group_once() {
+    let proxy = web::Data::new(Proxy::default());
+    let proxy_url = start_proxy(proxy.clone());
+    let mut app = spawn_with(Options {
+        issuer_url: Some(proxy_url),
+        ..Options::default()
+    })
+    .await;
+    *proxy.target.lock().unwrap() = app.sim.url();
+    *proxy.swallow_counter.lock().unwrap() = Some(2);
+    let voucher = random_voucher();
+    app.sim.mark_paid(&voucher);
+    app.put_voucher(&voucher).await;
+    let mut status = app.voucher(&voucher).await;
+    for _ in 0..1500 {
+        let sent = proxy.forwarded.lock().unwrap().iter().any(|(c, _)| *c == 2);
+        if sent && status["state"]["counter"] == 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        status = app.voucher(&voucher).await;
+    }
+    assert_eq!(status["state"]["name"], "redeeming", "{status}");
+    assert_eq!(status["state"]["counter"], 2, "groups 0 and 1 stored");
+    // Group 3 was never sent, though its tokens may already be persisted.
+    assert!(!proxy.forwarded.lock().unwrap().iter().any(|(c, _)| *c == 3));
+
+    *proxy.swallow_counter.lock().unwrap() = None;
+    app.restart().await;
+    let status = app.wait_for_state(&voucher, "redeemed").await;
+    assert_eq!(status["state"]["token-count"], TOKENS);
+    assert_eq!(app.spendable().await, TOKENS, "no group stored twice");
+    let mut by_counter: HashMap<u64, Vec<Vec<String>>> = HashMap::new();
+    for (counter, tokens) in proxy.forwarded.lock().unwrap().clone() {
+        by_counter.entry(counter).or_default().push(tokens);
+    }
+    assert_eq!(by_counter[&2].len(), 2);
+    assert_eq!(
+        by_counter[&2][0], by_counter[&2][1],
+        "group 2 resent as it was"
+    );
+    for counter in [0, 1, 3] {
+        assert_eq!(by_counter[&counter].len(), 1, "group {counter} sent once");
+    }
+}
+
+/// Pipelining keeps one request per voucher in flight, in counter order, and the cap on
+/// vouchers redeemed at once still holds.
+#[actix_web::test]
+async fn groups_go_out_in_order_one_at_a_time_under_the_cap() {
+    let proxy = web::Data::new(Proxy::default());
+    let proxy_url = start_proxy(proxy.clone());
+    let app = spawn_with(Options {
+        issuer_url: Some(proxy_url),
+        max_concurrent: Some(1),
+        ..Options::default()
+    })
+    .await;
+    *proxy.target.lock().unwrap() = app.sim.url();
+    app.sim.set_mode(ledger_sim::zkap::Mode::Slow(
+        std::time::Duration::from_millis(30),
+    ));
+    let vouchers = [random_voucher(), random_voucher()];
+    for voucher in &vouchers {
+        app.sim.mark_paid(voucher);
+        app.put_voucher(voucher).await;
+    }
+    for voucher in &vouchers {
+        app.wait_for_state(voucher, "redeemed").await;
+    }
+    assert_eq!(app.spendable().await, 2 * TOKENS);
+    assert_eq!(proxy.max_in_flight.load(Ordering::SeqCst), 1);
+    let arrived = proxy.arrived.lock().unwrap().clone();
+    for voucher in &vouchers {
+        let counters: Vec<u64> = arrived
+            .iter()
+            .filter(|(v, _)| v == voucher)
+            .map(|(_, c)| *c)
+            .collect();
+        assert_eq!(counters, (0..u64::from(GROUPS)).collect::<Vec<_>>());
+    }
+}
+
+/// An issuer that always gives the same answer.
+fn start_fixed_issuer(body: &'static str) -> String {
+    let server = actix_web::HttpServer::new(move || {
+        actix_web::App::new().route(
+            "/v1/redeem",
+            web::post().to(move || async move {
+                HttpResponse::BadRequest()
+                    .content_type("application/json")
+                    .body(body)
+            }),
+        )
+    })
+    .workers(1)
+    .disable_signals()
+    .bind("127.0.0.1:0")
+    .unwrap();
+    let url = format!("http://{}", server.addrs()[0]);
+    tokio::spawn(server.run());
+    url
+}
+
+#[actix_web::test]
+async fn issuer_refusals_keep_their_reason_in_the_error_details() {
+    for (body, expected) in [
+        (
+            r#"{"success": false, "reason": "wrong number of tokens"}"#,
+            vec![
+                "wrong number of tokens",
+                "sent 5 tokens for group 0 of 4",
+                "default-token-count",
+            ],
+        ),
+        (
+            r#"{"success": false, "reason": "counter-out-of-bounds", "min": 0, "max": 16, "received": 0}"#,
+            vec!["counter 0 outside 0..16", "num-redemption-groups is 4"],
+        ),
+        (
+            r#"{"success": false, "reason": "fingerprint already used"}"#,
+            vec!["issuer refused: these tokens were already used"],
+        ),
+        (
+            r#"{"success": false, "reason": "a new kind of trouble"}"#,
+            vec!["a new kind of trouble", "success"],
+        ),
+    ] {
+        let app = spawn_with(Options {
+            issuer_url: Some(start_fixed_issuer(body)),
+            ..Options::default()
+        })
+        .await;
+        let voucher = random_voucher();
+        app.put_voucher(&voucher).await;
+        let status = app.wait_for_state(&voucher, "error").await;
+        let details = status["state"]["details"].as_str().unwrap();
+        for part in expected {
+            assert!(details.contains(part), "{body}: {details}");
+        }
+        assert!(!details.contains(&voucher), "{details}");
     }
 }
 

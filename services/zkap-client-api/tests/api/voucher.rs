@@ -126,7 +126,14 @@ async fn malformed_puts_are_400_with_a_reason() {
             .unwrap();
         assert_eq!(response.status(), 400, "{body}");
         let error: Value = response.json().await.unwrap();
-        assert_eq!(error, json!({"error": reason}), "{body}");
+        assert_eq!(error["error"], reason, "{body}");
+        // Additive: what exactly was wrong, never the submitted voucher itself.
+        let details = error["details"].as_str().unwrap();
+        assert!(
+            !details.is_empty() && !details.contains(&good[..40]),
+            "{error}"
+        );
+        assert_eq!(error.as_object().unwrap().len(), 2, "{error}");
     }
     let list: Value = app
         .get("voucher")
@@ -154,6 +161,159 @@ async fn getting_a_voucher_checks_syntax_then_existence() {
     assert_eq!(response.status(), 404);
     let error: Value = response.json().await.unwrap();
     assert_eq!(error["error"], "unknown voucher");
+    assert!(error["details"].as_str().unwrap().contains("PUT voucher"));
+}
+
+#[actix_web::test]
+async fn voucher_errors_say_what_was_wrong_in_details() {
+    let app = spawn_app().await;
+    let good = random_voucher();
+    for (path, details) in [
+        ("voucher/not-a-voucher".to_owned(), "got 13 characters"),
+        (
+            format!("voucher/{}.", &good[..43]),
+            "character 44 is not in the URL-safe base64 alphabet",
+        ),
+    ] {
+        let response = app.get(&path).send().await.unwrap();
+        assert_eq!(response.status(), 400, "{path}");
+        let error: Value = response.json().await.unwrap();
+        assert_eq!(error["error"], "submitted voucher is syntactically invalid");
+        assert!(
+            error["details"].as_str().unwrap().ends_with(details),
+            "{path}: {error}"
+        );
+    }
+    for (body, details) in [
+        (
+            json!({"voucher": 5}),
+            "'voucher' must be a string, got a number",
+        ),
+        (json!({"voucher": &good[..43]}), "got 43 characters"),
+        (json!([1]), "got an array"),
+        (json!({"a": 1, "b": 2}), "got 2 keys"),
+    ] {
+        let response = app
+            .client
+            .put(app.url("voucher"))
+            .header("authorization", app.auth())
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 400, "{body}");
+        let error: Value = response.json().await.unwrap();
+        assert!(
+            error["details"].as_str().unwrap().ends_with(details),
+            "{body}: {error}"
+        );
+    }
+}
+
+async fn list(app: &crate::helpers::TestApp, query: &str) -> (u16, Value) {
+    let response = app.get(&format!("voucher{query}")).send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap())
+}
+
+fn numbers(page: &Value) -> Vec<String> {
+    page["vouchers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["number"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[actix_web::test]
+async fn the_voucher_list_pages_with_limit_and_cursor() {
+    let app = spawn_app().await;
+    let mut added = Vec::new();
+    for _ in 0..5 {
+        let voucher = app.redeemed_voucher().await;
+        added.push(voucher);
+    }
+    // No parameters: GridSync's answer, unchanged.
+    let (status, all) = list(&app, "").await;
+    assert_eq!(status, 200);
+    assert_eq!(all.as_object().unwrap().len(), 1, "{all}");
+    assert_eq!(numbers(&all), added, "oldest first");
+
+    let mut seen = Vec::new();
+    let mut query = "?limit=2".to_owned();
+    let mut pages = 0;
+    loop {
+        let (status, page) = list(&app, &query).await;
+        assert_eq!(status, 200, "{page}");
+        pages += 1;
+        let batch = page["vouchers"].as_array().unwrap();
+        assert!(batch.len() <= 2);
+        // Same status objects as the full list.
+        for status in batch {
+            assert!(all["vouchers"].as_array().unwrap().contains(status));
+        }
+        seen.extend(numbers(&page));
+        match page["next-cursor"].as_str() {
+            Some(cursor) => {
+                assert!(!cursor.contains(&added[0]), "opaque");
+                query = format!("?limit=2&cursor={cursor}");
+            }
+            None => {
+                assert!(page["next-cursor"].is_null(), "{page}");
+                break;
+            }
+        }
+    }
+    assert_eq!(pages, 3);
+    assert_eq!(seen, added, "every voucher once, in list order");
+
+    // Deterministic: the same cursor gives the same page.
+    let (_, first) = list(&app, "?limit=3").await;
+    let cursor = first["next-cursor"].as_str().unwrap();
+    let (_, again) = list(&app, &format!("?cursor={cursor}&limit=3")).await;
+    let (_, twice) = list(&app, &format!("?cursor={cursor}&limit=3")).await;
+    assert_eq!(again, twice);
+    assert_eq!(numbers(&again), &added[3..]);
+    // A cursor alone uses the default page size.
+    let (_, rest) = list(&app, &format!("?cursor={cursor}")).await;
+    assert_eq!(numbers(&rest), &added[3..]);
+    let (_, whole) = list(&app, "?limit=1000").await;
+    assert_eq!(numbers(&whole), added);
+    assert!(whole["next-cursor"].is_null());
+}
+
+#[actix_web::test]
+async fn bad_page_parameters_are_400_with_details() {
+    let app = spawn_app().await;
+    let forged = base64::Engine::encode(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+        "v1:1:not-a-voucher",
+    );
+    for (query, error) in [
+        ("?limit=0", "invalid limit"),
+        ("?limit=-1", "invalid limit"),
+        ("?limit=1001", "invalid limit"),
+        ("?limit=ten", "invalid limit"),
+        ("?limit=", "invalid limit"),
+        ("?limit=1&limit=2", "invalid limit"),
+        ("?cursor=%%%", "invalid cursor"),
+        ("?cursor=bm9wZQ", "invalid cursor"),
+        (&format!("?limit=2&cursor={forged}"), "invalid cursor"),
+    ] {
+        let response = app.get(&format!("voucher{query}")).send().await.unwrap();
+        assert_eq!(response.status(), 400, "{query}");
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/json",
+            "{query}"
+        );
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["error"], error, "{query}: {body}");
+        assert!(
+            body["details"].as_str().is_some_and(|d| !d.is_empty()),
+            "{body}"
+        );
+    }
 }
 
 #[actix_web::test]

@@ -1,0 +1,13 @@
+//! `GET /openapi.json`: the hand-written OpenAPI 3.1 document of this service's routes
+//! (`openapi.json` beside `Cargo.toml`; `tests/api/openapi.rs` checks it against the router).
+
+use actix_web::HttpResponse;
+use actix_web::http::header::ContentType;
+
+pub const DOCUMENT: &str = include_str!("../../openapi.json");
+
+pub async fn get() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type(ContentType::json())
+        .body(DOCUMENT)
+}
