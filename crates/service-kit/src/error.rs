@@ -131,6 +131,35 @@ macro_rules! impl_response_error {
     };
 }
 
+/// actix-web answers a body over `PayloadConfig`'s limit with a plain-text 413; wrapping a
+/// scope in this rewrites such answers into the service's format. Answers the service built
+/// itself (not `text/plain`, or from a plain-text service) pass unchanged.
+pub fn oversized_bodies_in<F: ErrorFormat, B: 'static>() -> actix_web::middleware::ErrorHandlers<B>
+{
+    use actix_web::dev::ServiceResponse;
+    use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers};
+
+    ErrorHandlers::new().handler(StatusCode::PAYLOAD_TOO_LARGE, |res: ServiceResponse<B>| {
+        let plain = res
+            .headers()
+            .get(actix_web::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_none_or(|v| v.starts_with("text/plain"));
+        if !plain {
+            return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+        }
+        let (req, _) = res.into_parts();
+        let body = F::render(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "request body is too large",
+            Map::new(),
+        );
+        Ok(ErrorHandlerResponse::Response(
+            ServiceResponse::new(req, body).map_into_right_body(),
+        ))
+    })
+}
+
 /// Extractor configurations whose rejections (bad JSON, query or path) are answered in the
 /// service's own format with 400 instead of actix-web's plain-text default.
 pub mod extractors {

@@ -79,6 +79,14 @@ impl ServiceError for ApiError {
             _ => StatusCode::BAD_REQUEST,
         }
     }
+
+    fn message(&self) -> String {
+        match self {
+            // The pool's own text ("timed out waiting for connection") is for the log.
+            ApiError::Db(DbError::Pool(_)) => "Database busy; try again later.".to_owned(),
+            other => other.to_string(),
+        }
+    }
 }
 
 service_kit::impl_response_error!(ApiError);

@@ -49,6 +49,7 @@ pub fn configure(
         .service(resource("/openapi.json", "GET").route(web::get().to(openapi::get)));
     cfg.service(
         web::scope(BASE_PATH)
+            .wrap(service_kit::error::oversized_bodies_in::<JsonError, _>())
             .wrap(from_fn(require_token))
             .service(resource("version", "GET").route(web::get().to(version::get)))
             .service(

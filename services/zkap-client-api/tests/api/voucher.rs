@@ -405,3 +405,26 @@ async fn tokens_from_an_unknown_key_are_sequestered() {
         .unwrap();
     assert_eq!(response.status(), 409);
 }
+
+#[actix_web::test]
+async fn an_oversized_body_is_a_json_413() {
+    let app = spawn_app().await;
+    let response = app
+        .client
+        .put(app.url("voucher"))
+        .header("authorization", app.auth())
+        .header("content-type", "application/json")
+        .body(vec![b' '; 2 * 1024 * 1024])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 413);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json")
+    );
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "request body is too large");
+}
