@@ -1,5 +1,8 @@
 //! Helpers for the services' tests and benchmarks (feature `testing`): a fresh database per
-//! test on every configured backend, and median timing for `make bench`.
+//! test on every configured backend, median timing for `make bench`, and checking an OpenAPI
+//! document against the service ([`openapi`]).
+
+pub mod openapi;
 
 use std::time::{Duration, Instant};
 

@@ -5,13 +5,14 @@
 //! documented statuses in a documented media type; and every route README.md lists is in the
 //! document.
 
-use std::collections::BTreeSet;
-
 use reqwest::Method;
 use reqwest::header::CONTENT_TYPE;
 use serde_json::{Value, json};
 use service_kit::db::Backend;
 use service_kit::testing::TestDatabase;
+use service_kit::testing::openapi::{
+    Document, ReadmeRoute, counted_routes, readme_routes_documented,
+};
 
 use crate::helpers::spawn_app;
 
@@ -22,7 +23,7 @@ const OTHER_PREFIX: &str = "/api/downstream";
 
 /// README.md's API table (paths relative to the mount points): its text there and the
 /// operations it names.
-const README_ROUTES: [(&str, &[(&str, &str)]); 6] = [
+const README_ROUTES: [ReadmeRoute; 6] = [
     (
         "| `POST /new/<address>` `{\"message\",\"signature\"}` (GET when signatures are off) |",
         &[("post", "/new/{address}"), ("get", "/new/{address}")],
@@ -72,182 +73,6 @@ fn readme_list_paths() -> Vec<String> {
     paths
 }
 
-const METHODS: [&str; 8] = [
-    "get", "put", "post", "delete", "options", "head", "patch", "trace",
-];
-
-struct Operation {
-    method: Method,
-    /// The base URL paths it is served under (`servers`, the path item's or the document's),
-    /// without a trailing slash.
-    servers: Vec<String>,
-    /// The documented path, `{name}` templates included.
-    path: String,
-    /// The path with every parameter replaced by its example, percent-encoded.
-    concrete: String,
-    /// The documented responses, `$ref`s resolved.
-    responses: serde_json::Map<String, Value>,
-    /// The example of an `application/json` request body, sent as is.
-    json_body: Option<Value>,
-}
-
-/// Follows a local `$ref` (`#/components/...`), as many times as needed.
-fn resolve<'a>(doc: &'a Value, mut value: &'a Value) -> &'a Value {
-    while let Some(reference) = value.get("$ref").and_then(Value::as_str) {
-        let pointer = reference
-            .strip_prefix('#')
-            .unwrap_or_else(|| panic!("only local references: {reference}"));
-        value = doc
-            .pointer(pointer)
-            .unwrap_or_else(|| panic!("dangling reference {reference}"));
-    }
-    value
-}
-
-fn example_of(doc: &Value, parameter: &Value) -> String {
-    let schema = parameter.get("schema").map(|s| resolve(doc, s));
-    let example = parameter
-        .get("x-example")
-        .or_else(|| parameter.get("example"))
-        .or_else(|| {
-            schema
-                .and_then(|s| s.get("examples"))
-                .and_then(|e| e.get(0))
-        })
-        .or_else(|| schema.and_then(|s| s.get("example")))
-        .unwrap_or_else(|| panic!("path parameter without an example: {parameter}"));
-    match example {
-        Value::String(text) => text.clone(),
-        other => other.to_string(),
-    }
-}
-
-/// Percent-encodes a path segment.
-fn encode_segment(text: &str) -> String {
-    text.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._~:@!$&'()*+,;=".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
-}
-
-fn operations(doc: &Value) -> Vec<Operation> {
-    let paths = doc["paths"].as_object().expect("paths");
-    let mut operations = Vec::new();
-    for (path, item) in paths {
-        let item = resolve(doc, item);
-        let servers: Vec<String> = item
-            .get("servers")
-            .unwrap_or(&doc["servers"])
-            .as_array()
-            .expect("servers")
-            .iter()
-            .map(|server| {
-                server["url"]
-                    .as_str()
-                    .unwrap()
-                    .trim_end_matches('/')
-                    .to_owned()
-            })
-            .collect();
-        for method in METHODS {
-            let Some(operation) = item.get(method) else {
-                continue;
-            };
-            let parameters: Vec<&Value> = item
-                .get("parameters")
-                .and_then(Value::as_array)
-                .into_iter()
-                .chain(operation.get("parameters").and_then(Value::as_array))
-                .flatten()
-                .map(|p| resolve(doc, p))
-                .filter(|p| p["in"] == "path")
-                .collect();
-            let mut concrete = path.clone();
-            for parameter in parameters {
-                let name = parameter["name"].as_str().expect("parameter name");
-                let example = encode_segment(&example_of(doc, parameter));
-                concrete = concrete.replace(&format!("{{{name}}}"), &example);
-            }
-            assert!(
-                !concrete.contains('{'),
-                "{path}: a path parameter is undeclared"
-            );
-            let responses = operation["responses"]
-                .as_object()
-                .unwrap_or_else(|| panic!("{method} {path}: no responses"))
-                .iter()
-                .map(|(status, response)| (status.clone(), resolve(doc, response).clone()))
-                .collect();
-            let json_body = operation
-                .get("requestBody")
-                .map(|body| resolve(doc, body))
-                .and_then(|body| body.pointer("/content/application~1json/example"))
-                .cloned();
-            operations.push(Operation {
-                method: Method::from_bytes(method.to_uppercase().as_bytes()).unwrap(),
-                servers: servers.clone(),
-                path: path.clone(),
-                concrete,
-                responses,
-                json_body,
-            });
-        }
-    }
-    operations
-}
-
-/// `text/plain; charset=utf-8` → `text/plain`.
-fn essence(media_type: &str) -> String {
-    media_type
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase()
-}
-
-/// `(method, route pattern)` of every request the server counted, with `{name:regex}`
-/// patterns written `{name}` as the document writes them.
-fn counted_routes(metrics: &str) -> BTreeSet<(String, String)> {
-    metrics
-        .lines()
-        .filter_map(|line| line.strip_prefix("http_requests_total{"))
-        .map(|labels| {
-            let label = |name: &str| {
-                let start = labels.find(&format!("{name}=\"")).unwrap() + name.len() + 2;
-                let end = start + labels[start..].find('"').unwrap();
-                labels[start..end].to_owned()
-            };
-            (label("method"), strip_regexes(&label("route")))
-        })
-        .collect()
-}
-
-fn strip_regexes(pattern: &str) -> String {
-    let mut out = String::new();
-    let (mut depth, mut in_regex) = (0usize, false);
-    for c in pattern.chars() {
-        match c {
-            '{' => depth += 1,
-            '}' => depth -= 1,
-            ':' if depth == 1 => in_regex = true,
-            _ => {}
-        }
-        if depth == 0 {
-            in_regex = false;
-        }
-        if !in_regex {
-            out.push(c);
-        }
-    }
-    out
-}
-
 /// This service's answer to a path or method no route has (its default service).
 fn is_unmatched(status: u16, body: &[u8]) -> bool {
     status == 404
@@ -277,9 +102,9 @@ async fn every_documented_operation_is_routed_and_every_readme_route_documented(
         .unwrap();
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()[CONTENT_TYPE], "application/json");
-    let doc: Value = response.json().await.unwrap();
-    assert_eq!(doc["openapi"], "3.1.0");
-    let servers: Vec<&str> = doc["servers"]
+    let doc = Document::new(response.json().await.unwrap());
+    assert_eq!(doc.value()["openapi"], "3.1.0");
+    let servers: Vec<&str> = doc.value()["servers"]
         .as_array()
         .unwrap()
         .iter()
@@ -288,16 +113,8 @@ async fn every_documented_operation_is_routed_and_every_readme_route_documented(
     assert_eq!(servers, [PREFIX, OTHER_PREFIX]);
 
     // README → document.
-    let has = |method: &str, path: &str| doc["paths"][path].get(method).is_some();
-    for (text, operations) in README_ROUTES {
-        assert!(README.contains(text), "README.md no longer lists {text}");
-        for (method, path) in operations {
-            assert!(
-                has(method, path),
-                "README lists {text}, the document lacks {method} {path}"
-            );
-        }
-    }
+    readme_routes_documented(README, &doc, "", &README_ROUTES).unwrap_or_else(|e| panic!("{e}"));
+    let has = |method: &str, path: &str| doc.has_operation(method, path);
     assert!(README.contains(
         "| `GET /status/list[/<limit>[/<page>]]`, `/status/list[/online]/by[/d]/<sort>[/<limit>[/<page>]]` |"
     ));
@@ -309,7 +126,7 @@ async fn every_documented_operation_is_routed_and_every_readme_route_documented(
     assert!(README.contains("| `GET /status/summary` |"));
     assert!(has("get", "/status/summary"));
     assert!(README.contains("`GET /` and `GET /api/downstream/v1/` answer"));
-    let root_servers = &doc["paths"]["/"]["servers"];
+    let root_servers = &doc.value()["paths"]["/"]["servers"];
     for server in ["/", PREFIX] {
         assert!(
             root_servers
@@ -324,7 +141,8 @@ async fn every_documented_operation_is_routed_and_every_readme_route_documented(
     for path in ["/health/live", "/health/ready", "/metrics"] {
         assert!(has("get", path), "{path}");
         assert_eq!(
-            doc["paths"][path]["servers"][0]["url"], "/",
+            doc.value()["paths"][path]["servers"][0]["url"],
+            "/",
             "{path} is at the root"
         );
     }
@@ -351,14 +169,21 @@ async fn every_documented_operation_is_routed_and_every_readme_route_documented(
     }
 
     // Document → router, under every server of each path.
-    let operations = operations(&doc);
+    let operations = doc.operations().unwrap();
     assert_eq!(operations.len(), 35, "documented operations");
     let mut requests = Vec::new();
     for op in &operations {
+        assert!(
+            !op.servers.is_empty(),
+            "{} {}: no servers",
+            op.method,
+            op.path
+        );
+        let method = Method::from_bytes(op.http_method().as_bytes()).unwrap();
         for server in &op.servers {
-            let url = format!("{}{server}{}", app.root, op.concrete);
-            let mut request = app.client.request(op.method.clone(), &url);
-            if let Some(body) = &op.json_body {
+            let url = format!("{}{server}{}", app.root, op.concrete_path);
+            let mut request = app.client.request(method.clone(), &url);
+            if let Some(body) = op.request_example("application/json") {
                 request = request.json(body);
             }
             let response = request.send().await.unwrap();
@@ -369,8 +194,7 @@ async fn every_documented_operation_is_routed_and_every_readme_route_documented(
                 .map(|v| v.to_str().unwrap().to_owned());
             let body = response.bytes().await.unwrap();
             let what = format!(
-                "{} {server}{} ({url}) answered {status} {}",
-                op.method,
+                "{method} {server}{} ({url}) answered {status} {}",
                 op.path,
                 String::from_utf8_lossy(&body)
             );
@@ -379,25 +203,10 @@ async fn every_documented_operation_is_routed_and_every_readme_route_documented(
                 !is_unmatched(status, &body),
                 "{what}: the router does not know this route"
             );
-            let documented = op
-                .responses
-                .get(&status.to_string())
-                .or_else(|| op.responses.get("default"))
-                .unwrap_or_else(|| panic!("{what}, which the document does not list"));
-            if let Some(content) = documented.get("content").and_then(Value::as_object) {
-                let actual = essence(content_type.as_deref().unwrap_or_default());
-                assert!(
-                    content.keys().any(|media| essence(media) == actual),
-                    "{what} as {content_type:?}, documented: {:?}",
-                    content.keys().collect::<Vec<_>>()
-                );
-            } else {
-                assert!(
-                    body.is_empty(),
-                    "{what} with a body the document does not describe"
-                );
+            if let Err(mismatch) = op.check_response(status, content_type.as_deref(), &body) {
+                panic!("{what} {mismatch}");
             }
-            requests.push((op.method.to_string(), expected_pattern(server, &op.path)));
+            requests.push((op.http_method(), expected_pattern(server, &op.path)));
         }
     }
 
@@ -411,7 +220,7 @@ async fn every_documented_operation_is_routed_and_every_readme_route_documented(
         .text()
         .await
         .unwrap();
-    let counted = counted_routes(&metrics);
+    let counted = counted_routes(&metrics).unwrap();
     for key in &requests {
         assert!(
             counted.contains(key),
