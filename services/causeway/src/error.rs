@@ -53,6 +53,9 @@ pub enum ApiError {
     NoLedger,
     #[error("Bitcoin Core unavailable")]
     Ledger(#[source] LedgerError),
+    /// The SQLite writer could not commit the operation's batch, or is gone.
+    #[error("write transaction failed")]
+    WriteFailed,
     #[error(transparent)]
     Db(#[from] DbError),
     #[error(transparent)]
@@ -88,7 +91,7 @@ impl ServiceError for ApiError {
             KeyNotFound | DeleteNotFound | NoRoute => StatusCode::NOT_FOUND,
             NoLedger => StatusCode::SERVICE_UNAVAILABLE,
             Ledger(_) => StatusCode::BAD_GATEWAY,
-            Db(_) | Query(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            WriteFailed | Db(_) | Query(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 }

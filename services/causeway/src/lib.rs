@@ -13,9 +13,10 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context as _;
+use diesel::Connection as _;
 use ledger_client::bitcoin_rpc::BitcoinRpc;
 use ledger_client::{Timeouts, http_client};
-use service_kit::db::{Database, PoolOptions};
+use service_kit::db::{Backend, Database, DatabaseUrl, PoolOptions};
 use service_kit::metrics::Metrics;
 use service_kit::server::{self, Readiness, ServerOptions};
 
@@ -24,12 +25,16 @@ pub use settings::Settings;
 
 use db::buckets::BucketTerms;
 use db::kv::Clock;
+use db::writer::Writer;
 use domain::Sats;
 
 /// What every handler shares.
 #[derive(Clone)]
 pub struct AppState {
     pub db: Database,
+    /// SQLite's group-commit writer; `None` on PostgreSQL and MySQL, which have real
+    /// concurrent writers.
+    pub writer: Option<Writer>,
     pub ledger: Option<BitcoinRpc>,
     pub settings: Arc<Settings>,
     pub started: Instant,
@@ -54,6 +59,37 @@ impl AppState {
 
     pub fn price(&self) -> Sats {
         Sats(self.settings.price)
+    }
+
+    /// Runs `work` as one transaction that leaves nothing on `Err`. On SQLite it runs in the
+    /// writer's next batch, in a savepoint of its own; elsewhere in its own transaction on a
+    /// pooled connection, where [`db::owners::lock`] serialises writers per owner.
+    pub async fn write<T, F>(&self, work: F) -> Result<T, error::ApiError>
+    where
+        F: FnOnce(&mut service_kit::db::DbConnection) -> Result<T, error::ApiError>
+            + Send
+            + 'static,
+        T: Send + 'static,
+    {
+        match &self.writer {
+            Some(writer) => writer.write(work).await,
+            None => self.db.run(move |conn| conn.transaction(work)).await,
+        }
+    }
+
+    /// Runs `work` whose writes are each atomic alone (`/get`'s conditional debit): through
+    /// the writer on SQLite, since it writes; elsewhere without a transaction around it.
+    pub async fn write_each<T, F>(&self, work: F) -> Result<T, error::ApiError>
+    where
+        F: FnOnce(&mut service_kit::db::DbConnection) -> Result<T, error::ApiError>
+            + Send
+            + 'static,
+        T: Send + 'static,
+    {
+        match &self.writer {
+            Some(writer) => writer.write_each(work).await,
+            None => self.db.run(work).await,
+        }
     }
 
     /// Runs plain queries off the executor.
@@ -113,8 +149,10 @@ impl Application {
         options.body_limit = settings.body_limit;
         options.workers = settings.workers;
         let readiness = readiness(&db, ledger.as_ref());
+        let writer = start_writer(&settings.database_url, db.backend())?;
         let state = AppState {
             db,
+            writer,
             ledger,
             settings: Arc::new(settings),
             started: Instant::now(),
@@ -140,6 +178,15 @@ impl Application {
     pub async fn run(self) -> std::io::Result<()> {
         self.inner.run().await
     }
+}
+
+/// On SQLite, the group-commit writer on a connection of its own.
+fn start_writer(url: &str, backend: Backend) -> anyhow::Result<Option<Writer>> {
+    if backend != Backend::Sqlite {
+        return Ok(None);
+    }
+    let conn = DatabaseUrl::parse(url)?.connect()?;
+    Ok(Some(Writer::start(conn)?))
 }
 
 fn readiness(db: &Database, ledger: Option<&BitcoinRpc>) -> Readiness {

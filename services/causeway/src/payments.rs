@@ -29,7 +29,7 @@ pub async fn deposit_address(state: &AppState, owner: &str) -> Result<String, Ap
     let fresh = rpc.getnewaddress().await.map_err(ApiError::Ledger)?;
     let (who, address) = (owner.to_owned(), fresh.clone());
     state
-        .query(move |conn| deposits::insert(conn, &who, &address, now()))
+        .write(move |conn| Ok(deposits::insert(conn, &who, &address, now())?))
         .await?;
     Ok(fresh)
 }

@@ -1,11 +1,12 @@
-//! Owners' buckets, nonces and balances as wholes.
+//! Owners' buckets, nonces and balances as wholes; the writes run in one transaction
+//! (`AppState::write`).
 
 use service_kit::bitcoin::BitcoinAddress;
 use service_kit::db::DbConnection;
 
 use super::buckets::{self, BucketTerms};
 use super::kv::Clock;
-use super::{nonces, owners, write_transaction};
+use super::{nonces, owners};
 use crate::domain::bucket::Bucket;
 use crate::domain::{Nonce, Sats};
 use crate::error::ApiError;
@@ -19,15 +20,13 @@ pub fn request_free(
     terms: BucketTerms,
     now: i64,
 ) -> Result<(bool, Vec<Bucket>), ApiError> {
-    write_transaction(conn, |conn| {
-        owners::lock(conn, owner)?.ok_or(ApiError::UserNotFound)?;
-        let granted = buckets::count_free(conn, owner)? < i64::from(limit);
-        if granted {
-            buckets::insert(conn, owner, true, 0, terms, now)?;
-            buckets::relocate_expired(conn, owner, now)?;
-        }
-        Ok((granted, buckets::list(conn, owner)?))
-    })
+    owners::lock(conn, owner)?.ok_or(ApiError::UserNotFound)?;
+    let granted = buckets::count_free(conn, owner)? < i64::from(limit);
+    if granted {
+        buckets::insert(conn, owner, true, 0, terms, now)?;
+        buckets::relocate_expired(conn, owner, now)?;
+    }
+    Ok((granted, buckets::list(conn, owner)?))
 }
 
 /// What `/buy` did.
@@ -49,20 +48,18 @@ pub fn buy(
     terms: BucketTerms,
     now: i64,
 ) -> Result<Purchase, ApiError> {
-    write_transaction(conn, |conn| {
-        owners::lock(conn, owner)?.ok_or(ApiError::UserNotFound)?;
-        let mut balance = received - buckets::spent(conn, owner)?;
-        let bought = balance >= price.as_i64();
-        if bought {
-            buckets::insert(conn, owner, false, price.as_i64(), terms, now)?;
-            buckets::relocate_expired(conn, owner, now)?;
-            balance -= price.as_i64();
-        }
-        Ok(Purchase {
-            bought,
-            balance,
-            buckets: buckets::list(conn, owner)?,
-        })
+    owners::lock(conn, owner)?.ok_or(ApiError::UserNotFound)?;
+    let mut balance = received - buckets::spent(conn, owner)?;
+    let bought = balance >= price.as_i64();
+    if bought {
+        buckets::insert(conn, owner, false, price.as_i64(), terms, now)?;
+        buckets::relocate_expired(conn, owner, now)?;
+        balance -= price.as_i64();
+    }
+    Ok(Purchase {
+        bought,
+        balance,
+        buckets: buckets::list(conn, owner)?,
     })
 }
 
@@ -75,25 +72,23 @@ pub fn issue_nonce(
     clear: Option<&str>,
     clock: Clock,
 ) -> Result<String, ApiError> {
-    write_transaction(conn, |conn| {
-        owners::lock(conn, owner)?.ok_or(ApiError::UserNotFound)?;
-        let current = nonces::current(conn, owner)?;
-        if let (Some(clear), Some((stored, _))) = (clear, &current)
-            && !clear.is_empty()
-            && clear == stored
-        {
-            nonces::clear(conn, owner)?;
-            return Ok(String::new());
-        }
-        if let Some((stored, issued)) = current
-            && clock.now < issued.saturating_add(clock.nonce_ttl / 2)
-        {
-            return Ok(stored);
-        }
-        let fresh = Nonce::random();
-        nonces::replace(conn, owner, fresh.as_str(), clock.now)?;
-        Ok(fresh.as_str().to_owned())
-    })
+    owners::lock(conn, owner)?.ok_or(ApiError::UserNotFound)?;
+    let current = nonces::current(conn, owner)?;
+    if let (Some(clear), Some((stored, _))) = (clear, &current)
+        && !clear.is_empty()
+        && clear == stored
+    {
+        nonces::clear(conn, owner)?;
+        return Ok(String::new());
+    }
+    if let Some((stored, issued)) = current
+        && clock.now < issued.saturating_add(clock.nonce_ttl / 2)
+    {
+        return Ok(stored);
+    }
+    let fresh = Nonce::random();
+    nonces::replace(conn, owner, fresh.as_str(), clock.now)?;
+    Ok(fresh.as_str().to_owned())
 }
 
 /// Checks a signed read (`/balance`): the owner exists, the signer may act for it and the

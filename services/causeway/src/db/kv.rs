@@ -1,11 +1,11 @@
 //! The document operations as wholes: authorisation, nonce, replay and accounting commit or
-//! roll back together.
+//! roll back together, so `put` and `delete` run in one transaction (`AppState::write`).
 
 use service_kit::bitcoin::BitcoinAddress;
 use service_kit::db::DbConnection;
 
 use super::documents::{self, NewDocument};
-use super::{buckets, nonces, owners, write_transaction};
+use super::{buckets, nonces, owners};
 use crate::domain::key::stored_size;
 use crate::domain::{Enrollment, Key, Nonce, Value};
 use crate::error::ApiError;
@@ -45,69 +45,67 @@ pub fn put(conn: &mut DbConnection, put: &Put, clock: Clock) -> Result<(), ApiEr
     let owner_address = put.owner.to_string();
     let key = put.key.as_str();
     let binds = put.binds();
-    write_transaction(conn, |conn| {
-        let owner = owners::lock(conn, &owner_address)?.ok_or(ApiError::UserNotFound)?;
-        // The owner's signed enrollment authorises the delegate it names, whoever the
-        // registered delegate is; any other put needs the owner or its delegate.
-        if binds.is_none() {
-            owner.authorise(&put.signer)?;
+    let owner = owners::lock(conn, &owner_address)?.ok_or(ApiError::UserNotFound)?;
+    // The owner's signed enrollment authorises the delegate it names, whoever the
+    // registered delegate is; any other put needs the owner or its delegate.
+    if binds.is_none() {
+        owner.authorise(&put.signer)?;
+    }
+    nonces::check(
+        conn,
+        &owner.address,
+        put.nonce.as_str(),
+        clock.now,
+        clock.nonce_ttl,
+    )?;
+    nonces::remember(conn, &owner.address, &put.digest)?;
+    if let Some(delegate) = &binds
+        && (!owner.bound || owner.delegate != *delegate)
+    {
+        let purged = owners::bind(conn, &owner, delegate)?;
+        log::info!(
+            "owner {} bound delegate {delegate} by signed enrollment (was {}{}); {purged} documents deleted",
+            owner.address,
+            owner.delegate,
+            if owner.bound {
+                ", bound"
+            } else {
+                ", provisional"
+            },
+        );
+    }
+    buckets::relocate_expired(conn, &owner.address, clock.now)?;
+    let existing = documents::placement(conn, key)?;
+    if let Some(placement) = &existing {
+        if placement.owner != owner.address {
+            return Err(ApiError::KeyTaken);
         }
-        nonces::check(
-            conn,
-            &owner.address,
-            put.nonce.as_str(),
-            clock.now,
-            clock.nonce_ttl,
-        )?;
-        nonces::remember(conn, &owner.address, &put.digest)?;
-        if let Some(delegate) = &binds
-            && (!owner.bound || owner.delegate != *delegate)
-        {
-            let purged = owners::bind(conn, &owner, delegate)?;
-            log::info!(
-                "owner {} bound delegate {delegate} by signed enrollment (was {}{}); {purged} documents deleted",
-                owner.address,
-                owner.delegate,
-                if owner.bound {
-                    ", bound"
-                } else {
-                    ", provisional"
-                },
-            );
-        }
-        buckets::relocate_expired(conn, &owner.address, clock.now)?;
-        let existing = documents::placement(conn, key)?;
-        if let Some(placement) = &existing {
-            if placement.owner != owner.address {
-                return Err(ApiError::KeyTaken);
+        buckets::refund_storage(conn, placement.bucket_id, placement.size)?;
+    }
+    let size = stored_size(&put.key, &put.value);
+    let bucket_id = buckets::charge_storage(conn, &owner.address, size, clock.now)?
+        .ok_or(ApiError::InsufficientStorage)?;
+    let doc = NewDocument {
+        key,
+        value: put.value.as_str(),
+        owner: &owner.address,
+        bucket_id,
+        size,
+        testnet: put.testnet,
+        now: clock.now,
+    };
+    match existing {
+        Some(_) => documents::update(conn, &doc)?,
+        // Another owner inserting the same new key concurrently loses on the primary key.
+        None => documents::insert(conn, &doc).map_err(|err| {
+            if super::is_unique_violation(&err) {
+                ApiError::KeyTaken
+            } else {
+                err.into()
             }
-            buckets::refund_storage(conn, placement.bucket_id, placement.size)?;
-        }
-        let size = stored_size(&put.key, &put.value);
-        let bucket_id = buckets::charge_storage(conn, &owner.address, size, clock.now)?
-            .ok_or(ApiError::InsufficientStorage)?;
-        let doc = NewDocument {
-            key,
-            value: put.value.as_str(),
-            owner: &owner.address,
-            bucket_id,
-            size,
-            testnet: put.testnet,
-            now: clock.now,
-        };
-        match existing {
-            Some(_) => documents::update(conn, &doc)?,
-            // Another owner inserting the same new key concurrently loses on the primary key.
-            None => documents::insert(conn, &doc).map_err(|err| {
-                if super::is_unique_violation(&err) {
-                    ApiError::KeyTaken
-                } else {
-                    err.into()
-                }
-            })?,
-        }
-        Ok(())
-    })
+        })?,
+    }
+    Ok(())
 }
 
 /// A `/delete` whose signature has been verified.
@@ -122,36 +120,33 @@ pub struct Delete {
 
 pub fn delete(conn: &mut DbConnection, delete: &Delete, clock: Clock) -> Result<(), ApiError> {
     let key = delete.key.as_str();
-    write_transaction(conn, |conn| {
-        let placement = documents::placement(conn, key)?.ok_or(ApiError::DeleteNotFound)?;
-        if let Some(claimed) = &delete.owner
-            && claimed.to_string() != placement.owner
-        {
-            return Err(ApiError::KeyTaken);
-        }
-        let owner = owners::lock(conn, &placement.owner)?.ok_or(ApiError::DeleteNotFound)?;
-        owner.authorise(&delete.signer)?;
-        nonces::check(
-            conn,
-            &owner.address,
-            delete.nonce.as_str(),
-            clock.now,
-            clock.nonce_ttl,
-        )?;
-        nonces::remember(conn, &owner.address, &delete.digest)?;
-        // Read again under the lock: a concurrent put may have moved it between buckets.
-        let placement = documents::placement(conn, key)?
-            .filter(|p| p.owner == owner.address)
-            .ok_or(ApiError::DeleteNotFound)?;
-        buckets::refund_storage(conn, placement.bucket_id, placement.size)?;
-        documents::delete(conn, key)?;
-        Ok(())
-    })
+    let placement = documents::placement(conn, key)?.ok_or(ApiError::DeleteNotFound)?;
+    if let Some(claimed) = &delete.owner
+        && claimed.to_string() != placement.owner
+    {
+        return Err(ApiError::KeyTaken);
+    }
+    let owner = owners::lock(conn, &placement.owner)?.ok_or(ApiError::DeleteNotFound)?;
+    owner.authorise(&delete.signer)?;
+    nonces::check(
+        conn,
+        &owner.address,
+        delete.nonce.as_str(),
+        clock.now,
+        clock.nonce_ttl,
+    )?;
+    nonces::remember(conn, &owner.address, &delete.digest)?;
+    // Read again under the lock: a concurrent put may have moved it between buckets.
+    let placement = documents::placement(conn, key)?
+        .filter(|p| p.owner == owner.address)
+        .ok_or(ApiError::DeleteNotFound)?;
+    buckets::refund_storage(conn, placement.bucket_id, placement.size)?;
+    documents::delete(conn, key)?;
+    Ok(())
 }
 
-/// `/get`: the value, with its size debited from the owner's transfer. Not one transaction
-/// on purpose: the read and the single conditional debit are each atomic, and wrapping them
-/// would make every read a serialised writer on SQLite.
+/// `/get`: the value, with its size debited from the owner's transfer. Needs no transaction:
+/// the read and the single conditional debit are each atomic (`AppState::write_each`).
 pub fn get(conn: &mut DbConnection, key: &Key, now: i64) -> Result<String, ApiError> {
     let (value, placement) = documents::read(conn, key.as_str())?.ok_or(ApiError::KeyNotFound)?;
     let bytes = i64::try_from(value.len()).unwrap_or(i64::MAX);

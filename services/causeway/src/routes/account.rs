@@ -38,10 +38,10 @@ pub async fn address(
     let signature = require(&params.signature, "signature")?.to_owned();
     let message = address_message(&contact, &signer);
     let who = owner.to_string();
+    signed::verify(&signer, &signature, &message, ApiError::InvalidSignature)?;
     state
         .db
         .run(move |conn| {
-            signed::verify(&signer, &signature, &message, ApiError::InvalidSignature)?;
             owners::find(conn, &who)?
                 .ok_or(ApiError::UserNotFound)?
                 .authorise(&signer)
@@ -69,12 +69,10 @@ pub async fn balance(
     let signature = require(&params.signature, "signature")?.to_owned();
     let message = balance_message(&owner, &nonce);
     let clock = state.clock();
+    signed::verify(&signer, &signature, &message, ApiError::InvalidSignature)?;
     state
         .db
-        .run(move |conn| {
-            signed::verify(&signer, &signature, &message, ApiError::InvalidSignature)?;
-            accounts::authorise_read(conn, &owner, &signer, &nonce, clock)
-        })
+        .run(move |conn| accounts::authorise_read(conn, &owner, &signer, &nonce, clock))
         .await?;
     let owner = owner.to_string();
     let (received, addresses) = payments::received(&state, &owner).await?;

@@ -42,7 +42,7 @@ async fn register(state: &AppState, params: &BucketParams) -> Result<String, Api
     let now = state.clock().now;
     let registered = owner.clone();
     state
-        .query(move |conn| owners::ensure(conn, &owner, &delegate, &contact, now))
+        .write(move |conn| Ok(owners::ensure(conn, &owner, &delegate, &contact, now)?))
         .await?;
     Ok(registered)
 }
@@ -62,8 +62,7 @@ pub async fn request(
         state.clock().now,
     );
     let (granted, buckets) = state
-        .db
-        .run(move |conn| accounts::request_free(conn, &owner, limit, terms, now))
+        .write(move |conn| accounts::request_free(conn, &owner, limit, terms, now))
         .await?;
     let buckets = views(&buckets, now);
     Ok(if granted {
@@ -88,8 +87,7 @@ pub async fn buy(
     let (terms, now) = (state.terms(), state.clock().now);
     let who = owner.clone();
     let purchase = state
-        .db
-        .run(move |conn| accounts::buy(conn, &who, price, received, terms, now))
+        .write(move |conn| accounts::buy(conn, &who, price, received, terms, now))
         .await?;
     let mut body = json!({
         "address": address,

@@ -26,8 +26,7 @@ pub async fn get(
     let now = state.clock().now;
     let lookup = key.clone();
     let value = state
-        .db
-        .run(move |conn| kv::get(conn, &lookup, now))
+        .write_each(move |conn| kv::get(conn, &lookup, now))
         .await?;
     Ok(success(
         StatusCode::OK,
@@ -92,33 +91,20 @@ pub async fn put(
     let signature = require(&params.signature, "signature")?.to_owned();
     let nonce = params.nonce()?;
     let message = put_message(&key, &value, &signer, &nonce);
+    // Verified before any database work: no connection or writer slot waits on it.
+    signed::verify(&signer, &signature, &message, ApiError::IncorrectSignature)?;
     let put = Put {
         owner,
         signer,
+        enrollment: Enrollment::verified(value.as_str()),
         key,
         value,
         nonce,
         digest: replay_digest(&message),
         testnet: network == Network::Testnet,
-        enrollment: None,
     };
     let clock = state.clock();
-    state
-        .db
-        .run(move |conn| {
-            signed::verify(
-                &put.signer,
-                &signature,
-                &message,
-                ApiError::IncorrectSignature,
-            )?;
-            let put = Put {
-                enrollment: Enrollment::verified(put.value.as_str()),
-                ..put
-            };
-            kv::put(conn, &put, clock)
-        })
-        .await?;
+    state.write(move |conn| kv::put(conn, &put, clock)).await?;
     Ok(success(StatusCode::CREATED, json!({})))
 }
 
@@ -139,6 +125,12 @@ pub async fn delete(
     let signature = require(&params.signature, "signature")?.to_owned();
     let nonce = params.nonce()?;
     let message = delete_message(&key, &signer, &nonce);
+    signed::verify(
+        &signer,
+        &signature,
+        &message,
+        ApiError::IncorrectDeleteSignature,
+    )?;
     let delete = Delete {
         owner,
         signer,
@@ -148,16 +140,7 @@ pub async fn delete(
     };
     let clock = state.clock();
     state
-        .db
-        .run(move |conn| {
-            signed::verify(
-                &delete.signer,
-                &signature,
-                &message,
-                ApiError::IncorrectDeleteSignature,
-            )?;
-            kv::delete(conn, &delete, clock)
-        })
+        .write(move |conn| kv::delete(conn, &delete, clock))
         .await?;
     Ok(success(StatusCode::OK, json!({})))
 }

@@ -26,8 +26,7 @@ pub async fn nonce(
     let clear = params.clear.clone();
     let clock = state.clock();
     let nonce = state
-        .db
-        .run(move |conn| accounts::issue_nonce(conn, &owner, clear.as_deref(), clock))
+        .write(move |conn| accounts::issue_nonce(conn, &owner, clear.as_deref(), clock))
         .await?;
     Ok(success(StatusCode::OK, json!({"nonce": nonce})))
 }

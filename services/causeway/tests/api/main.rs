@@ -3,6 +3,7 @@
 //! PostgreSQL and MariaDB (TEST_POSTGRES_URL / TEST_MYSQL_URL).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod batches;
 mod bitcoin;
 mod buckets;
 mod cluster;
