@@ -95,23 +95,20 @@ pub enum Command {
 }
 
 /// Flags that were given override every other layer; absent ones hide nothing.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Default, Args, Serialize)]
 pub struct Flags {
     /// Address to listen on [default: 127.0.0.1]
     #[arg(long, global = true)]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub host: Option<String>,
     /// Port to listen on, 0 for any [default: 2016]
     #[arg(long, global = true)]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub port: Option<u16>,
     /// sqlite://PATH, postgres://… or mysql://… [default: sqlite://data/causeway.sqlite]
     #[arg(long, global = true)]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub database_url: Option<String>,
     /// Database connections in the pool [default: 8]
     #[arg(long, global = true)]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pool_size: Option<u32>,
     /// Do not apply pending migrations at start-up [default: migrations run]
     #[arg(long, global = true)]
@@ -119,71 +116,56 @@ pub struct Flags {
     pub no_migrate: bool,
     /// Network of addresses when a request does not say: mainnet or testnet [default: mainnet]
     #[arg(long, global = true)]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub network: Option<Network>,
     /// Bitcoin Core JSON-RPC URL [default: none, no ledger]
     #[arg(long, global = true)]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub bitcoind_url: Option<String>,
     /// Bitcoin Core RPC user [default: empty, or the user in the URL]
     #[arg(long, global = true)]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub bitcoind_user: Option<String>,
     /// File holding the Bitcoin Core RPC password [default: none]
     #[arg(long, global = true)]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub bitcoind_password_file: Option<PathBuf>,
     /// Confirmations a deposit needs [default: 1]
     #[arg(long, global = true)]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub min_confirmations: Option<u32>,
     /// Price of a bought bucket in satoshis, 0 = free [default: 100000]
     #[arg(long, global = true, value_name = "SATOSHIS")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub price: Option<u64>,
     /// Storage of one bucket in bytes [default: 1048576]
     #[arg(long, global = true)]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub bucket_bytes: Option<u64>,
     /// Transfer (bytes served by /get) of one bucket [default: 52428800]
     #[arg(long, global = true)]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub bucket_transfer_bytes: Option<u64>,
     /// Lifetime of a bucket in days [default: 365]
     #[arg(long, global = true)]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub bucket_term_days: Option<u32>,
     /// Free buckets /request grants per owner [default: 4]
     #[arg(long, global = true)]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub free_buckets: Option<u32>,
     /// Largest value in bytes [default: 8192]
     #[arg(long, global = true)]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_value_bytes: Option<usize>,
     /// Largest request body in bytes [default: 65536]
     #[arg(long, global = true)]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub body_limit: Option<usize>,
     /// Lifetime of a nonce in seconds [default: 3600]
     #[arg(long, global = true)]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub nonce_ttl_secs: Option<u64>,
     /// HTTP worker threads [default: one per core]
     #[arg(long, global = true)]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub workers: Option<usize>,
     /// Log filter when RUST_LOG is unset [default: info]
     #[arg(long, global = true)]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub log_level: Option<String>,
 }
 
+#[serde_with::skip_serializing_none]
 #[derive(Serialize)]
 struct FlagLayer<'a> {
     #[serde(flatten)]
     flags: &'a Flags,
-    #[serde(skip_serializing_if = "Option::is_none")]
     migrate: Option<bool>,
 }
 

@@ -194,6 +194,7 @@ pub enum WhitelistCommand {
 }
 
 /// Flags override lower layers only when given.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Default, Clone, Args, Serialize)]
 pub struct Flags {
     /// TOML settings file.
@@ -202,19 +203,15 @@ pub struct Flags {
     pub config: Option<PathBuf>,
     /// Address to bind [default: 127.0.0.1]
     #[arg(long, global = true)]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub host: Option<String>,
     /// Port to bind; 0 picks a free one [default: 5000]
     #[arg(long, global = true)]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub port: Option<u16>,
     /// sqlite://PATH, postgres://... or mysql://... [default: sqlite://data/downstream-node.sqlite]
     #[arg(long, global = true, value_name = "URL")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub database_url: Option<String>,
     /// Database connections in the pool [default: 8]
     #[arg(long, global = true)]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pool_size: Option<u32>,
     /// Do not run migrations when serving (run `migrate` once instead)
     #[arg(long, global = true)]
@@ -226,103 +223,78 @@ pub struct Flags {
     pub no_migrate: bool,
     /// MaxMind City database [default: data/GeoLite2-City.mmdb]
     #[arg(long, global = true, value_name = "FILE")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub geoip_db: Option<PathBuf>,
     /// Heartbeat key file, created with mode 0600 if absent [default: data/downstream-node.key]
     #[arg(long, global = true, value_name = "FILE")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub key_file: Option<PathBuf>,
     /// Require a signed message in POST /new [default: true]
     #[arg(long, global = true, value_name = "true|false")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub require_signature: Option<bool>,
     /// Require the address to be whitelisted [default: true]
     #[arg(long, global = true, value_name = "true|false")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub require_whitelist: Option<bool>,
     /// Smallest whitelisted balance allowed to farm [default: 10000]
     #[arg(long, global = true)]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub min_balance: Option<i64>,
     /// Tokens allowed per IP address [default: 5]
     #[arg(long, global = true)]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_tokens_per_ip: Option<u32>,
     /// Seconds between challenges [default: 300]
     #[arg(long, global = true, value_name = "SECONDS")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub interval: Option<u64>,
     /// Challenges per contract, 1..=65536 [default: 256]
     #[arg(long, global = true)]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub challenges: Option<u32>,
     /// Fraction of the file each challenge checks [default: 0.01]
     #[arg(long, global = true)]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub check_fraction: Option<f64>,
     /// Contract bytes per address [default: 1073741824]
     #[arg(long, global = true, value_name = "BYTES")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_size_per_address: Option<u64>,
     /// Contracts handed out per /chunk request [default: 10]
     #[arg(long, global = true)]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_chunks_per_request: Option<u32>,
     /// Largest single contract [default: 33554432]
     #[arg(long, global = true, value_name = "BYTES")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_chunk_size: Option<u64>,
     /// Total size /chunk/<token> gives without an explicit size [default: 33554432]
     #[arg(long, global = true, value_name = "BYTES")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub default_chunk_size: Option<u64>,
     /// Longest signed message accepted by /new [default: 1024]
     #[arg(long, global = true, value_name = "BYTES")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_message_size: Option<usize>,
     /// Hashes or proofs per batch request [default: 1000]
     #[arg(long, global = true)]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_batch: Option<usize>,
     /// Largest request body [default: 4194304]
     #[arg(long, global = true, value_name = "BYTES")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub body_limit: Option<usize>,
     /// Seconds between statistics sweeps [default: 30]
     #[arg(long, global = true, value_name = "SECONDS")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stats_interval: Option<u64>,
     /// Cache-Control max-age of the status routes, 0 = no-cache [default: 5]
     #[arg(long, global = true, value_name = "SECONDS")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status_max_age: Option<u64>,
     /// Requests per second per client IP, sustained; 0 = unlimited [default: 20]
     #[arg(long, global = true, value_name = "PER_SECOND")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ip_rate_limit: Option<f64>,
     /// Burst of requests per client IP [default: 200]
     #[arg(long, global = true, value_name = "REQUESTS")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ip_rate_burst: Option<u32>,
     /// Requests per second per farmer token, sustained; 0 = unlimited [default: 5]
     #[arg(long, global = true, value_name = "PER_SECOND")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub token_rate_limit: Option<f64>,
     /// Burst of requests per farmer token [default: 100]
     #[arg(long, global = true, value_name = "REQUESTS")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub token_rate_burst: Option<u32>,
     /// CORS origins of the status routes: '*', comma-separated origins, or '' for none [default: *]
     #[arg(long, global = true, value_name = "ORIGINS")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cors_origins: Option<String>,
     /// HTTP worker threads [default: one per core]
     #[arg(long, global = true)]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub workers: Option<usize>,
     /// Log filter when RUST_LOG is unset [default: info]
     #[arg(long, global = true)]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub log_level: Option<String>,
 }
 

@@ -87,6 +87,7 @@ impl Settings {
 
 /// The command line. Flags left out fall through to the environment, the file and the
 /// defaults shown here.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Default, Parser, Serialize)]
 #[command(
     name = "tails-server",
@@ -99,28 +100,23 @@ impl Settings {
 pub struct Flags {
     /// Address to listen on [default: 127.0.0.1]
     #[arg(long)]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub host: Option<String>,
 
     /// Port to listen on; 0 picks a free one [default: 6543]
     #[arg(long)]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub port: Option<u16>,
 
     /// Directory holding the tails files, created if missing [default: data/tails]
     #[arg(long, value_name = "DIR")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub storage_path: Option<PathBuf>,
 
     /// indy-vdr-proxy base URL of the ledger uploads are checked against [default: none]
     #[arg(long, value_name = "URL")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub indy_vdr_proxy_url: Option<String>,
 
     /// Genesis transactions of that ledger; without it any well-formed genesis selects it
     /// when it is the only ledger [default: none]
     #[arg(long, value_name = "FILE")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub genesis_file: Option<PathBuf>,
 
     /// TOML settings file (may list several [[ledgers]]) [default: none]
@@ -130,12 +126,10 @@ pub struct Flags {
 
     /// Largest tails file accepted, in bytes [default: 8388738]
     #[arg(long, value_name = "BYTES")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_tails_size: Option<u64>,
 
     /// Log level (error, warn, info, debug, trace); RUST_LOG wins [default: info]
     #[arg(long, value_name = "LEVEL")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub log_level: Option<String>,
 }
 

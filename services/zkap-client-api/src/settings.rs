@@ -130,6 +130,7 @@ pub enum Command {
 }
 
 /// Command-line flags; only those given override the lower layers.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Default, Clone, clap::Args, Serialize)]
 pub struct Flags {
     /// TOML file with any of these settings (snake_case keys).
@@ -138,19 +139,15 @@ pub struct Flags {
     pub config: Option<PathBuf>,
     /// Address to listen on [default: 127.0.0.1].
     #[arg(long)]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub host: Option<String>,
     /// Port to listen on; 0 picks a free one [default: 3457].
     #[arg(long)]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub port: Option<u16>,
     /// sqlite://PATH, postgres://... or mysql://... [default: sqlite://data/zkap-client-api.sqlite].
     #[arg(long, value_name = "URL")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub database_url: Option<String>,
     /// Database connections in the pool [default: 8].
     #[arg(long)]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pool_size: Option<u32>,
     /// Do not apply migrations at start-up (run `migrate` once instead) [default: migrate].
     #[arg(long)]
@@ -159,78 +156,60 @@ pub struct Flags {
     /// File holding the API token clients send as `Authorization: tahoe-lafs TOKEN`
     /// [default: TAHOE_NODE_DIR/private/api_auth_token].
     #[arg(long, value_name = "FILE")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub api_auth_token_file: Option<PathBuf>,
     /// Tahoe-LAFS node directory: reads private/api_auth_token and, from tahoe.cfg, the
     /// [storageclient.plugins.privatestorageio-zkapauthz-v2] section and [client] shares.*
     /// [default: none].
     #[arg(long, value_name = "DIR")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tahoe_node_dir: Option<PathBuf>,
     /// Root URL of the PaymentServer-compatible issuer (required) [default: none].
     #[arg(long, value_name = "URL")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ristretto_issuer_root_url: Option<String>,
     /// Comma-separated issuer public keys whose tokens are spendable (required) [default: none].
     #[arg(long, value_name = "KEY[,KEY]")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub allowed_public_keys: Option<String>,
     /// Tokens per voucher; must match the issuer's --tokens-per-voucher [default: 32768].
     #[arg(long)]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub default_token_count: Option<u64>,
     /// Redemption groups per voucher; must match the issuer [default: 16].
     #[arg(long)]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub num_redemption_groups: Option<u32>,
     /// Bytes of share data one pass pays for [default: 1048576].
     #[arg(long)]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pass_value: Option<u64>,
     /// Shares needed to recover a file (k) [default: 3].
     #[arg(long)]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shares_needed: Option<u32>,
     /// Shares stored per file (N) [default: 10].
     #[arg(long)]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub shares_total: Option<u32>,
     /// Seconds of lease left at which a lease is renewed; shortens the priced period
     /// [default: 0].
     #[arg(long, value_name = "SECONDS")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub lease_min_time_remaining: Option<u64>,
     /// Seconds an issuer request may take [default: 660].
     #[arg(long, value_name = "SECONDS")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub issuer_timeout_seconds: Option<u64>,
     /// Seconds to connect to the issuer [default: 10].
     #[arg(long, value_name = "SECONDS")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub issuer_connect_timeout_seconds: Option<u64>,
     /// First retry delay of an unpaid or failed redemption, doubled per attempt [default: 1000].
     #[arg(long, value_name = "MS")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub retry_initial_delay_ms: Option<u64>,
     /// Longest retry delay [default: 600000].
     #[arg(long, value_name = "MS")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub retry_max_delay_ms: Option<u64>,
     /// Vouchers redeemed at the same time [default: 4].
     #[arg(long)]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_concurrent_redemptions: Option<usize>,
     /// Largest `count` of one POST passes [default: 10000].
     #[arg(long)]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_passes_per_request: Option<u32>,
     /// Largest request body in bytes [default: 1048576].
     #[arg(long, value_name = "BYTES")]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub body_limit: Option<usize>,
     /// Log filter when RUST_LOG is unset [default: info].
     #[arg(long)]
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub log_level: Option<String>,
 }
 
