@@ -19,6 +19,8 @@ const PAGE: i64 = 100;
 const USER_PAGE: i64 = 20;
 /// `block_info` describes the block this many below the tip, as the original did.
 const BLOCK_INFO_DEPTH: u64 = 12;
+/// Keys of the answer's envelope, which no sub-query may be named after.
+const RESERVED: [&str; 3] = ["block_info", "result", "status"];
 
 pub async fn query(
     state: web::Data<AppState>,
@@ -30,6 +32,13 @@ pub async fn query(
         .map_err(|e| ApiError::invalid("owner", e))?
         .to_string();
     let name = params.get("query").cloned().unwrap_or_default();
+    // The results come under the key `query` names; it must not overwrite the envelope.
+    if RESERVED.contains(&name.as_str()) {
+        return Err(ApiError::invalid(
+            "query",
+            format!("{name:?} is a reserved name"),
+        ));
+    }
     let testnet = params
         .get("testnet")
         .is_some_and(|t| t == "True" || t == "1" || t == "true");

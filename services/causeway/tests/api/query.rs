@@ -98,6 +98,21 @@ async fn sub_queries() {
     }
     let body = query(&app, &user, &[("query", "nonsense")]).await;
     assert_eq!(body["nonsense"], json!([]));
+    // A sub-query named after an envelope key would overwrite it: refused.
+    for reserved in ["block_info", "result", "status"] {
+        let (status, body) = app
+            .get(
+                "/query",
+                &[("owner", &user.master.to_string()), ("query", reserved)],
+            )
+            .await;
+        assert_eq!(status, 400, "{reserved}: {body}");
+        assert_eq!(
+            body["error"],
+            format!("Invalid query: {reserved:?} is a reserved name")
+        );
+        assert!(body["status"].as_str().unwrap().starts_with("error: "));
+    }
     let (status, _) = app
         .get(
             "/query",

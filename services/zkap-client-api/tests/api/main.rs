@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod auth;
+mod bodies;
 mod helpers;
 mod lease;
 mod openapi;
