@@ -131,15 +131,36 @@ macro_rules! impl_response_error {
     };
 }
 
-/// actix-web answers a body over `PayloadConfig`'s limit with a plain-text 413; wrapping a
-/// scope in this rewrites such answers into the service's format. Answers the service built
-/// itself (not `text/plain`, or from a plain-text service) pass unchanged.
-pub fn oversized_bodies_in<F: ErrorFormat, B: 'static>() -> actix_web::middleware::ErrorHandlers<B>
-{
-    use actix_web::dev::ServiceResponse;
-    use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers};
+/// actix-web rejects some bodies itself, with plain text: over `PayloadConfig`'s limit (413),
+/// or cut short / in a `Content-Encoding` that does not decode (400, its debug text). Wrapping
+/// a scope in this rewrites those answers into the service's format. The service's own answers
+/// are not `text/plain` in a JSON service and pass unchanged.
+pub fn body_rejections_in<F: ErrorFormat + 'static, B: 'static>()
+-> actix_web::middleware::ErrorHandlers<B> {
+    actix_web::middleware::ErrorHandlers::new()
+        .handler(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            rewrite_plain_text::<F, B>("request body is too large", None),
+        )
+        .handler(
+            StatusCode::BAD_REQUEST,
+            rewrite_plain_text::<F, B>(
+                "request body could not be read",
+                Some("the body ended early or its Content-Encoding does not decode"),
+            ),
+        )
+}
 
-    ErrorHandlers::new().handler(StatusCode::PAYLOAD_TOO_LARGE, |res: ServiceResponse<B>| {
+type Rewrite<B> = actix_web::Result<actix_web::middleware::ErrorHandlerResponse<B>>;
+
+fn rewrite_plain_text<F: ErrorFormat, B: 'static>(
+    message: &'static str,
+    details: Option<&'static str>,
+) -> impl Fn(actix_web::dev::ServiceResponse<B>) -> Rewrite<B> + 'static {
+    use actix_web::dev::ServiceResponse;
+    use actix_web::middleware::ErrorHandlerResponse;
+
+    move |res: ServiceResponse<B>| {
         let plain = res
             .headers()
             .get(actix_web::http::header::CONTENT_TYPE)
@@ -148,16 +169,16 @@ pub fn oversized_bodies_in<F: ErrorFormat, B: 'static>() -> actix_web::middlewar
         if !plain {
             return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
         }
+        let status = res.status();
         let (req, _) = res.into_parts();
-        let body = F::render(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "request body is too large",
-            Map::new(),
-        );
+        let extra = details
+            .map(|d| Map::from_iter([("details".to_owned(), Value::from(d))]))
+            .unwrap_or_default();
+        let body = F::render(status, message, extra);
         Ok(ErrorHandlerResponse::Response(
             ServiceResponse::new(req, body).map_into_right_body(),
         ))
-    })
+    }
 }
 
 /// Extractor configurations whose rejections (bad JSON, query or path) are answered in the

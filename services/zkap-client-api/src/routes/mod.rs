@@ -13,8 +13,8 @@ mod voucher;
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
-use actix_web::http::header::{ALLOW, AUTHORIZATION, CONTENT_TYPE, HeaderValue};
-use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers, Next, from_fn};
+use actix_web::http::header::{ALLOW, AUTHORIZATION, HeaderValue};
+use actix_web::middleware::{Next, from_fn};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::Map;
 use service_kit::auth::{ApiToken, AuthError};
@@ -49,8 +49,7 @@ pub fn configure(
         .service(resource("/openapi.json", "GET").route(web::get().to(openapi::get)));
     cfg.service(
         web::scope(BASE_PATH)
-            .wrap(service_kit::error::oversized_bodies_in::<JsonError, _>())
-            .wrap(unreadable_bodies())
+            .wrap(service_kit::error::body_rejections_in::<JsonError, _>())
             .wrap(from_fn(require_token))
             .service(resource("version", "GET").route(web::get().to(version::get)))
             .service(
@@ -71,38 +70,6 @@ pub fn configure(
             })),
     );
     cfg.default_service(web::to(outside_base));
-}
-
-/// What a 400 says when actix-web could not read the request body (cut short, or a
-/// `Content-Encoding` that does not decode).
-pub const UNREADABLE_BODY: &str = "request body could not be read";
-
-/// actix-web answers a body it cannot read (the `web::Bytes` extractor's `PayloadError`) with a
-/// plain-text 400 carrying its debug text; this rewrites such answers into the service's JSON
-/// format. Every 400 of our own is JSON already and passes unchanged.
-fn unreadable_bodies<B: 'static>() -> ErrorHandlers<B> {
-    ErrorHandlers::new().handler(StatusCode::BAD_REQUEST, |res: ServiceResponse<B>| {
-        let plain = res
-            .headers()
-            .get(CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_none_or(|v| v.starts_with("text/plain"));
-        if !plain {
-            return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
-        }
-        let (req, _) = res.into_parts();
-        let body = JsonError::render(
-            StatusCode::BAD_REQUEST,
-            UNREADABLE_BODY,
-            Map::from_iter([(
-                "details".to_owned(),
-                serde_json::json!("the body ended early or its Content-Encoding does not decode"),
-            )]),
-        );
-        Ok(ErrorHandlerResponse::Response(
-            ServiceResponse::new(req, body).map_into_right_body(),
-        ))
-    })
 }
 
 /// A resource whose other methods get 405 with `Allow`.
