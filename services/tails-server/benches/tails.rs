@@ -129,6 +129,7 @@ async fn run() {
     server.reset_peak_rss();
     let ids: Vec<String> = (0..CONCURRENT_UPLOADS).map(|_| register()).collect();
     let ids = Arc::new(tokio::sync::Mutex::new(ids));
+    let cpu_before = server.cpu_seconds();
     let started = Instant::now();
     let workers: Vec<_> = (0..UPLOAD_CLIENTS)
         .map(|_| {
@@ -150,6 +151,7 @@ async fn run() {
         worker.await.unwrap();
     }
     let rate = CONCURRENT_UPLOADS as f64 / started.elapsed().as_secs_f64();
+    let cpu_ms = (server.cpu_seconds() - cpu_before) * 1e3 / CONCURRENT_UPLOADS as f64;
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get()) as f64;
     let allowed = cores / floor.as_secs_f64();
     let allowed_synced = cores / floor_synced.as_secs_f64();
@@ -163,6 +165,16 @@ async fn run() {
              {:.0}% of the {allowed_synced:.0}/s with fsync",
             100.0 * rate / allowed,
             100.0 * rate / allowed_synced
+        ),
+    );
+    bench_row(
+        SERVICE,
+        "server CPU per upload (16 clients)",
+        cpu_ms,
+        "ms",
+        &format!(
+            "user + system time of the server process, {:.2}x floor",
+            cpu_ms / floor_ms
         ),
     );
     bench_row(
@@ -275,6 +287,17 @@ impl Server {
         std::fs::write(format!("/proc/{}/clear_refs", self.pid()), "5").unwrap();
     }
 
+    /// User plus system time of the server so far, exited threads included (Linux
+    /// `/proc/<pid>/stat`, in `USER_HZ` = 100 ticks per second).
+    fn cpu_seconds(&self) -> f64 {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid())).unwrap();
+        let after_comm = &stat[stat.rfind(')').unwrap() + 2..];
+        let fields: Vec<&str> = after_comm.split_whitespace().collect();
+        // Fields 14 and 15 of stat(5); `after_comm` starts at field 3.
+        let ticks: f64 = fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap();
+        ticks / 100.0
+    }
+
     fn peak_rss_mib(&self) -> f64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap();
         let kib: f64 = status
@@ -287,7 +310,10 @@ impl Server {
 }
 
 async fn spawn_server(storage: &Path, ledger_url: &str) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tails-server"))
+    // `TAILS_BENCH_SERVER` runs another build of the server (for before/after comparisons).
+    let binary = std::env::var_os("TAILS_BENCH_SERVER")
+        .unwrap_or_else(|| env!("CARGO_BIN_EXE_tails-server").into());
+    let mut child = Command::new(binary)
         .args([
             "--host",
             "127.0.0.1",

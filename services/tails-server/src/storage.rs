@@ -35,7 +35,10 @@ const HASH_DIR: &str = ".hashes";
 const CHANNEL_DEPTH: usize = 2;
 /// Bytes of payload chunks handed to the writer at once (one wake-up, one `writev`).
 const BATCH: usize = 256 * 1024;
-/// Bytes written between two early `fdatasync`s of an upload in progress.
+/// Bytes written between two early `fdatasync`s of an upload in progress. Measured back to
+/// back without it: single-upload median latency about 2 ms worse (11.4-12.5 -> 13.8-14.6 ms
+/// for 8.4 MB), 16-client throughput and server CPU per upload better only within noise
+/// (about 3 % and 0.5-1 ms), so it stays.
 const WRITEBACK_EVERY: u64 = 1024 * 1024;
 /// Beyond this many entries the ETag cache starts over; it only saves re-reading `.hashes/`.
 const HASH_CACHE_MAX: usize = 100_000;
@@ -395,6 +398,7 @@ fn hash_and_write(
                     size += chunk.len() as u64;
                     unsynced += chunk.len() as u64;
                 }
+                // The received `Bytes` themselves, one `writev` per batch; no copy.
                 write_all_vectored(&mut file, &batch)?;
                 if unsynced >= WRITEBACK_EVERY {
                     unsynced = 0;

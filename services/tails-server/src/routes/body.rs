@@ -8,11 +8,10 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use actix_multipart::{Field, Multipart, MultipartError};
-use actix_web::HttpRequest;
 use actix_web::error::PayloadError;
-use actix_web::http::header;
-use actix_web::web::{self, Bytes};
+use actix_web::http::header::{self, ContentDisposition, HeaderValue};
+use actix_web::web::{self, Bytes, BytesMut};
+use actix_web::{HttpMessage, HttpRequest, mime};
 use futures_util::{Stream, StreamExt};
 
 use crate::error::TailsError;
@@ -74,9 +73,40 @@ impl Stream for SharedPayload {
     }
 }
 
+/// The most bytes of preamble, header lines and transport padding held while looking for
+/// their end; only the part bodies are streamed.
+const MAX_FRAMING: usize = 16 * 1024;
+/// Header lines allowed in one part.
+const MAX_HEADERS: usize = 32;
+
+/// Where the parser stands.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Before the first delimiter.
+    Preamble,
+    /// Just after a delimiter: the close marker `--` or the next part's headers follow.
+    Delimited,
+    /// Inside a part's body.
+    Body,
+    /// After the close delimiter.
+    End,
+}
+
+/// One multipart part, positioned at the start of its body.
+pub struct Field {
+    name: Option<String>,
+}
+
+/// A streaming multipart parser (RFC 2046) over the request payload. Part bodies are handed
+/// on as slices of the received `Bytes` (no copy per byte); only the framing (headers, and a
+/// delimiter split across two network reads) is copied.
 pub struct UploadBody {
     payload: SharedPayload,
-    multipart: Option<Multipart>,
+    /// `CRLF--boundary`, or why the `Content-Type` has none.
+    delimiter: Result<Delimiter, String>,
+    /// Received and not yet parsed.
+    head: Bytes,
+    state: State,
     limit: u64,
 }
 
@@ -89,30 +119,66 @@ impl UploadBody {
             limit,
             done: false,
         })));
-        let multipart = Multipart::new(req.headers(), payload.clone());
         Self {
             payload,
-            multipart: Some(multipart),
+            delimiter: boundary(req).map(|b| Delimiter::new(&b)),
+            // A virtual CRLF lets the first delimiter, at the very start of the body, be
+            // found like the others.
+            head: Bytes::from_static(b"\r\n"),
+            state: State::Preamble,
             limit,
         }
     }
 
+    /// The next part; its body is then read with [`Self::read_text`] or
+    /// [`Self::receive_file`] (or skipped by the next call).
     pub async fn next_field(&mut self) -> Result<Option<Field>, TailsError> {
-        let Some(multipart) = self.multipart.as_mut() else {
-            return Ok(None);
-        };
-        match multipart.next().await {
-            None => Ok(None),
-            Some(Ok(field)) => Ok(Some(field)),
-            Some(Err(err)) => Err(self.error(err)),
+        if let Err(err) = &self.delimiter {
+            return Err(TailsError::MalformedMultipart(err.clone()));
+        }
+        loop {
+            match self.state {
+                State::Preamble => {
+                    let needle = self.delimiter_bytes().to_vec();
+                    self.take_until(&needle).await?;
+                    self.state = State::Delimited;
+                }
+                State::Body => while self.next_chunk().await?.is_some() {},
+                State::Delimited => {
+                    self.fill(2).await?;
+                    if self.head.starts_with(b"--") {
+                        self.state = State::End;
+                        return Ok(None);
+                    }
+                    // Transport padding, then the header lines up to an empty one.
+                    self.take_until(b"\r\n").await?;
+                    let mut name = None;
+                    let mut lines = 0;
+                    loop {
+                        let line = self.take_until(b"\r\n").await?;
+                        if line.is_empty() {
+                            break;
+                        }
+                        lines += 1;
+                        if lines > MAX_HEADERS {
+                            return Err(malformed("too many part headers"));
+                        }
+                        if let Some(found) = disposition_name(&line)? {
+                            name = found;
+                        }
+                    }
+                    self.state = State::Body;
+                    return Ok(Some(Field { name }));
+                }
+                State::End => return Ok(None),
+            }
         }
     }
 
-    /// A small text part, whole.
-    pub async fn read_text(&self, field: &mut Field, limit: u64) -> Result<String, TailsError> {
+    /// The current part's body, whole, as text.
+    pub async fn read_text(&mut self, limit: u64) -> Result<String, TailsError> {
         let mut text = Vec::new();
-        while let Some(chunk) = field.next().await {
-            let chunk = chunk.map_err(|err| self.error(err))?;
+        while let Some(chunk) = self.next_chunk().await? {
             if (text.len() + chunk.len()) as u64 > limit {
                 return Err(TailsError::GenesisTooLarge(limit));
             }
@@ -121,17 +187,15 @@ impl UploadBody {
         String::from_utf8(text).map_err(|_| TailsError::GenesisInvalid)
     }
 
-    /// Streams a file part into storage, hashing it on the way.
+    /// Streams the current part's body into storage, hashing it on the way.
     pub async fn receive_file(
-        &self,
-        field: &mut Field,
+        &mut self,
         storage: &Arc<Storage>,
         limit: u64,
     ) -> Result<Staged, TailsError> {
         let mut upload = storage.begin();
         let mut size: u64 = 0;
-        while let Some(chunk) = field.next().await {
-            let chunk = chunk.map_err(|err| self.error(err))?;
+        while let Some(chunk) = self.next_chunk().await? {
             size += chunk.len() as u64;
             if size > limit {
                 return Err(TailsError::TailsTooLarge(limit));
@@ -143,20 +207,296 @@ impl UploadBody {
 
     /// Reads and discards the rest of the body (at most the body limit).
     pub async fn drain(mut self) {
-        self.multipart = None;
+        self.head = Bytes::new();
         while let Some(Ok(_)) = self.payload.next().await {}
     }
 
-    fn error(&self, err: MultipartError) -> TailsError {
-        match err {
-            MultipartError::Payload(PayloadError::Overflow) => TailsError::BodyTooLarge(self.limit),
-            MultipartError::Payload(_) | MultipartError::Incomplete => TailsError::IncompleteBody,
-            other => TailsError::MalformedMultipart(other.to_string()),
+    fn delimiter_bytes(&self) -> &[u8] {
+        self.delimiter.as_ref().map_or(&[], |d| &d.bytes)
+    }
+
+    /// The next piece of the current part's body (a slice of what was received); `None` at
+    /// its end.
+    async fn next_chunk(&mut self) -> Result<Option<Bytes>, TailsError> {
+        let Ok(delimiter) = &self.delimiter else {
+            return Ok(None);
+        };
+        let delimiter = delimiter.clone();
+        let len = delimiter.bytes.len();
+        while self.state == State::Body {
+            if let Some(at) = delimiter.find(&self.head) {
+                let data = self.head.split_to(at);
+                let _ = self.head.split_to(len);
+                self.state = State::Delimited;
+                if !data.is_empty() {
+                    return Ok(Some(data));
+                }
+                break;
+            }
+            // What cannot be the start of a delimiter is body.
+            let safe = self.head.len() - delimiter.partial_suffix(&self.head);
+            if safe > 0 {
+                return Ok(Some(self.head.split_to(safe)));
+            }
+            // `head` is empty or a proper prefix of the delimiter.
+            let chunk = self.receive().await?.ok_or(TailsError::IncompleteBody)?;
+            if self.head.is_empty() {
+                self.head = chunk;
+            } else if chunk.len() < len {
+                self.head = concat(&self.head, &chunk);
+            } else {
+                // A delimiter starting in `head` ends within the first `len - 1` bytes of
+                // `chunk`; only those are copied to look.
+                let kept = self.head.len();
+                let window = concat(&self.head, chunk.get(..len - 1).unwrap_or_default());
+                match delimiter.find(&window) {
+                    Some(at) => {
+                        let data = self.head.split_to(at);
+                        self.head = chunk.slice(at + len - kept..);
+                        self.state = State::Delimited;
+                        if !data.is_empty() {
+                            return Ok(Some(data));
+                        }
+                    }
+                    None => return Ok(Some(std::mem::replace(&mut self.head, chunk))),
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// Framing up to `needle`, which is consumed too.
+    async fn take_until(&mut self, needle: &[u8]) -> Result<Bytes, TailsError> {
+        let mut searched: usize = 0;
+        loop {
+            let from = searched.saturating_sub(needle.len() - 1);
+            if let Some(at) = self
+                .head
+                .get(from..)
+                .unwrap_or_default()
+                .windows(needle.len())
+                .position(|w| w == needle)
+            {
+                let found = self.head.split_to(from + at);
+                let _ = self.head.split_to(needle.len());
+                return Ok(found);
+            }
+            if self.head.len() > MAX_FRAMING {
+                return Err(malformed("multipart framing too long"));
+            }
+            searched = self.head.len();
+            let chunk = self.receive().await?.ok_or(TailsError::IncompleteBody)?;
+            self.head = concat(&self.head, &chunk);
+        }
+    }
+
+    /// At least `n` bytes in `head`.
+    async fn fill(&mut self, n: usize) -> Result<(), TailsError> {
+        while self.head.len() < n {
+            let chunk = self.receive().await?.ok_or(TailsError::IncompleteBody)?;
+            self.head = concat(&self.head, &chunk);
+        }
+        Ok(())
+    }
+
+    /// The next non-empty network read; `None` at the end of the body.
+    async fn receive(&mut self) -> Result<Option<Bytes>, TailsError> {
+        loop {
+            match self.payload.next().await {
+                None => return Ok(None),
+                Some(Ok(chunk)) if chunk.is_empty() => {}
+                Some(Ok(chunk)) => return Ok(Some(chunk)),
+                Some(Err(PayloadError::Overflow)) => {
+                    return Err(TailsError::BodyTooLarge(self.limit));
+                }
+                Some(Err(_)) => return Err(TailsError::IncompleteBody),
+            }
         }
     }
 }
 
+/// `CRLF--boundary` with a Horspool skip table: on file data most positions are skipped
+/// `len` bytes at a time.
+#[derive(Clone)]
+struct Delimiter {
+    bytes: Rc<[u8]>,
+    skip: Rc<[u8; 256]>,
+}
+
+impl Delimiter {
+    fn new(boundary: &str) -> Self {
+        let bytes: Vec<u8> = [b"\r\n--", boundary.as_bytes()].concat();
+        // The boundary is at most 70 bytes (checked), so every skip fits a `u8`.
+        let len = bytes.len();
+        let mut skip = [u8::try_from(len).unwrap_or(u8::MAX); 256];
+        for (i, byte) in bytes.iter().enumerate().take(len - 1) {
+            skip[usize::from(*byte)] = u8::try_from(len - 1 - i).unwrap_or(1);
+        }
+        Self {
+            bytes: bytes.into(),
+            skip: Rc::new(skip),
+        }
+    }
+
+    fn find(&self, haystack: &[u8]) -> Option<usize> {
+        let needle = &*self.bytes;
+        let last = needle.len() - 1;
+        let mut at = 0;
+        while let Some(window) = haystack.get(at..at + needle.len()) {
+            let end = window[last];
+            if end == needle[last] && window == needle {
+                return Some(at);
+            }
+            at += usize::from(self.skip[usize::from(end)]);
+        }
+        None
+    }
+
+    /// The length of the longest proper prefix of the delimiter that `haystack` ends with.
+    fn partial_suffix(&self, haystack: &[u8]) -> usize {
+        let needle = &*self.bytes;
+        (1..needle.len().min(haystack.len() + 1))
+            .rev()
+            .find(|&k| haystack.ends_with(&needle[..k]))
+            .unwrap_or(0)
+    }
+}
+
+fn concat(a: &[u8], b: &[u8]) -> Bytes {
+    let mut joined = BytesMut::with_capacity(a.len() + b.len());
+    joined.extend_from_slice(a);
+    joined.extend_from_slice(b);
+    joined.freeze()
+}
+
+fn malformed(why: &str) -> TailsError {
+    TailsError::MalformedMultipart(why.to_owned())
+}
+
+/// The `boundary` parameter of the request's `Content-Type`.
+fn boundary(req: &HttpRequest) -> Result<String, String> {
+    let mime = req
+        .mime_type()
+        .map_err(|_| "could not parse Content-Type header".to_owned())?
+        .ok_or_else(|| "no Content-Type header".to_owned())?;
+    if mime.type_() != mime::MULTIPART {
+        return Err("Content-Type is not multipart".to_owned());
+    }
+    let boundary = mime
+        .get_param(mime::BOUNDARY)
+        .ok_or_else(|| "multipart boundary is not found".to_owned())?;
+    let boundary = boundary.as_str();
+    if boundary.is_empty() || boundary.len() > 70 {
+        return Err("multipart boundary must be 1 to 70 characters".to_owned());
+    }
+    Ok(boundary.to_owned())
+}
+
+/// `Some(name)` when `line` is a `Content-Disposition` header.
+fn disposition_name(line: &[u8]) -> Result<Option<Option<String>>, TailsError> {
+    let Some(colon) = line.iter().position(|&b| b == b':') else {
+        return Err(malformed("invalid part header"));
+    };
+    let (name, value) = line.split_at(colon);
+    if !name.eq_ignore_ascii_case(b"content-disposition") {
+        return Ok(None);
+    }
+    let value = HeaderValue::from_bytes(value.get(1..).unwrap_or_default().trim_ascii())
+        .map_err(|_| malformed("invalid Content-Disposition header"))?;
+    let disposition = ContentDisposition::from_raw(&value)
+        .map_err(|_| malformed("invalid Content-Disposition header"))?;
+    Ok(Some(disposition.get_name().map(str::to_owned)))
+}
+
 /// The part's `Content-Disposition` name.
 pub fn field_name(field: &Field) -> Option<&str> {
-    field.content_disposition().and_then(|cd| cd.get_name())
+    field.name.as_deref()
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::FromRequest;
+    use actix_web::test::TestRequest;
+    use futures_util::stream;
+
+    use super::*;
+
+    const BOUNDARY: &str = "xYzZY";
+
+    /// Parses `body` delivered in reads of `read` bytes: each part's name and body.
+    async fn parse(body: &[u8], read: usize) -> Result<Vec<(Option<String>, Vec<u8>)>, String> {
+        let chunks: Vec<Result<Bytes, PayloadError>> = body
+            .chunks(read)
+            .map(|c| Ok(Bytes::copy_from_slice(c)))
+            .collect();
+        let (req, _) = TestRequest::default()
+            .insert_header((
+                header::CONTENT_TYPE,
+                format!("multipart/form-data; boundary=\"{BOUNDARY}\""),
+            ))
+            .to_http_parts();
+        let mut payload: actix_web::dev::Payload = actix_web::dev::Payload::Stream {
+            payload: Box::pin(stream::iter(chunks)),
+        };
+        let payload = web::Payload::from_request(&req, &mut payload)
+            .await
+            .unwrap();
+        let mut body = UploadBody::new(&req, payload, 1 << 20);
+        let mut parts = Vec::new();
+        while let Some(field) = body.next_field().await.map_err(|e| e.to_string())? {
+            let mut data = Vec::new();
+            while let Some(chunk) = body.next_chunk().await.map_err(|e| e.to_string())? {
+                assert!(!chunk.is_empty());
+                data.extend_from_slice(&chunk);
+            }
+            parts.push((field.name.clone(), data));
+        }
+        Ok(parts)
+    }
+
+    #[actix_web::test]
+    async fn parts_survive_any_split_of_the_reads() {
+        // File data full of near-delimiters: CR, CRLF, CRLF-, CRLF--, CRLF--xYzZ.
+        let file: Vec<u8> = b"\r\n-\r\n--\r\n--xYzZ\rA\r\n--xYzZy"
+            .iter()
+            .copied()
+            .chain((0..3000u32).map(|i| (i * 7 % 251) as u8))
+            .chain(*b"\r\n--xYz")
+            .collect();
+        let mut body = format!(
+            "preamble\r\n--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"genesis\"\r\n\r\n\
+             {{\"txn\":1}}\r\n--{BOUNDARY}  \r\ncontent-type: application/octet-stream\r\n\
+             CONTENT-DISPOSITION: form-data; name=\"tails\"; filename=\"t\"\r\n\r\n"
+        )
+        .into_bytes();
+        body.extend_from_slice(&file);
+        body.extend_from_slice(
+            format!("\r\n--{BOUNDARY}\r\n\r\n\r\n--{BOUNDARY}--\r\nepilogue").as_bytes(),
+        );
+        let expected = vec![
+            (Some("genesis".to_owned()), b"{\"txn\":1}".to_vec()),
+            (Some("tails".to_owned()), file),
+            (None, Vec::new()),
+        ];
+        for read in [1, 2, 3, 5, 9, 10, 11, 12, 17, 64, 1000, body.len()] {
+            assert_eq!(
+                parse(&body, read).await.unwrap(),
+                expected,
+                "reads of {read}"
+            );
+        }
+    }
+
+    #[actix_web::test]
+    async fn bad_bodies_are_errors() {
+        let truncated = format!("--{BOUNDARY}\r\n\r\nno end");
+        assert_eq!(
+            parse(truncated.as_bytes(), 4).await,
+            Err(TailsError::IncompleteBody.to_string())
+        );
+        let empty = format!("--{BOUNDARY}--");
+        assert_eq!(parse(empty.as_bytes(), 1).await, Ok(Vec::new()));
+        let no_colon = format!("--{BOUNDARY}\r\nbroken\r\n\r\n\r\n--{BOUNDARY}--");
+        assert!(parse(no_colon.as_bytes(), 3).await.is_err());
+    }
 }

@@ -110,24 +110,19 @@ async fn receive_checked_by_ledger(
     state: &AppState,
     id: &RevRegId,
 ) -> Result<Staged, TailsError> {
-    let mut genesis = body
-        .next_field()
+    body.next_field()
         .await?
         .filter(|field| field_name(field) == Some("genesis"))
         .ok_or(TailsError::FirstFieldNotGenesis)?;
-    let genesis_text = body
-        .read_text(&mut genesis, state.limits.max_genesis_size)
-        .await?;
-    drop(genesis);
+    let genesis_text = body.read_text(state.limits.max_genesis_size).await?;
     let ledger = state.ledgers.select(&genesis_text).await?;
     let def = ledger.rev_reg_def(id).await?;
-    let mut tails = body
-        .next_field()
+    body.next_field()
         .await?
         .filter(|field| field_name(field) == Some("tails"))
         .ok_or(TailsError::SecondFieldNotTails)?;
     let staged = body
-        .receive_file(&mut tails, &state.storage, state.limits.max_tails_size)
+        .receive_file(&state.storage, state.limits.max_tails_size)
         .await?;
     if staged.hash.as_str() != def.value.tails_hash {
         return Err(TailsError::HashMismatch);
@@ -143,9 +138,9 @@ async fn receive_checked_by_hash(
     state: &AppState,
     hash: &TailsHash,
 ) -> Result<Staged, TailsError> {
-    let mut field = body.next_field().await?.ok_or(TailsError::NoFile)?;
+    body.next_field().await?.ok_or(TailsError::NoFile)?;
     let staged = body
-        .receive_file(&mut field, &state.storage, state.limits.max_tails_size)
+        .receive_file(&state.storage, state.limits.max_tails_size)
         .await?;
     if &staged.hash != hash {
         return Err(TailsError::HashMismatch);

@@ -128,3 +128,35 @@ async fn empty_multipart_is_400_not_500() {
         (400, "Expected mutlipart content type".to_owned())
     );
 }
+
+/// A `multipart/mixed` part with no headers at all (RFC 2046 allows it; the part is then
+/// `text/plain` by default) is still the file.
+#[tokio::test]
+async fn put_file_by_hash_part_without_headers() {
+    let app = spawn_app().await;
+    let file = tails_file(3);
+    let hash = tails_hash(&file);
+    let body = multipart_body(&[Part {
+        headers: Vec::new(),
+        body: file.clone(),
+    }]);
+    let response = app
+        .client
+        .put(format!("{}/hash/{hash}", app.url))
+        .header(
+            CONTENT_TYPE,
+            format!("multipart/mixed; boundary={BOUNDARY}"),
+        )
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer(response).await, (200, hash.clone()));
+    let download = app
+        .client
+        .get(format!("{}/hash/{hash}", app.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(download.bytes().await.unwrap().as_ref(), file.as_slice());
+}
