@@ -354,6 +354,59 @@ pub fn readme_routes_documented(
     }
 }
 
+/// An answer as the checks need it: status, media type and body.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub content_type: Option<String>,
+    pub body: Vec<u8>,
+}
+
+impl Answer {
+    /// Reads the whole response; a transport failure is the test's failure.
+    pub async fn read(response: reqwest::Response) -> Self {
+        let status = response.status().as_u16();
+        let content_type = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let body = match response.bytes().await {
+            Ok(bytes) => bytes.to_vec(),
+            Err(err) => panic!("cannot read the answer's body: {err}"),
+        };
+        Self {
+            status,
+            content_type,
+            body,
+        }
+    }
+
+    /// The body as text, for failure messages.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// Asserts that `/metrics` at `base` counted a request under each expected `(method, route
+/// pattern)`: a request swallowed by another route that also matches fails here.
+pub async fn assert_counted(client: &reqwest::Client, base: &str, expected: &[(String, String)]) {
+    let metrics = match client.get(format!("{base}/metrics")).send().await {
+        Ok(response) => response.text().await.unwrap_or_default(),
+        Err(err) => panic!("cannot read {base}/metrics: {err}"),
+    };
+    let counted = match counted_routes(&metrics) {
+        Ok(counted) => counted,
+        Err(err) => panic!("unreadable metrics: {err}"),
+    };
+    for key in expected {
+        assert!(
+            counted.contains(key),
+            "{key:?} was not routed to its own route; counted: {counted:?}"
+        );
+    }
+}
+
 /// `(method, route pattern)` of every request [`crate::metrics`] counted
 /// (`http_requests_total`), with `{name:regex}` patterns written `{name}` as OpenAPI paths
 /// write them.

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use service_kit::db::Backend;
 use service_kit::testing::TestDatabase;
 use service_kit::testing::openapi::{
-    Document, ReadmeRoute, counted_routes, readme_routes_documented,
+    Answer, Document, ReadmeRoute, assert_counted, readme_routes_documented,
 };
 
 use crate::helpers::spawn_app;
@@ -186,13 +186,11 @@ async fn every_documented_operation_is_routed_and_every_readme_route_documented(
             if let Some(body) = op.request_example("application/json") {
                 request = request.json(body);
             }
-            let response = request.send().await.unwrap();
-            let status = response.status().as_u16();
-            let content_type = response
-                .headers()
-                .get(CONTENT_TYPE)
-                .map(|v| v.to_str().unwrap().to_owned());
-            let body = response.bytes().await.unwrap();
+            let Answer {
+                status,
+                content_type,
+                body,
+            } = Answer::read(request.send().await.unwrap()).await;
             let what = format!(
                 "{method} {server}{} ({url}) answered {status} {}",
                 op.path,
@@ -211,20 +209,5 @@ async fn every_documented_operation_is_routed_and_every_readme_route_documented(
     }
 
     // Each request was counted under its own route's pattern.
-    let metrics = app
-        .client
-        .get(format!("{}/metrics", app.root))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let counted = counted_routes(&metrics).unwrap();
-    for key in &requests {
-        assert!(
-            counted.contains(key),
-            "{key:?} was not routed to its own route; counted: {counted:?}"
-        );
-    }
+    assert_counted(&app.client, &app.root, &requests).await;
 }

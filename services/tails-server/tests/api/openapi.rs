@@ -7,7 +7,7 @@
 use reqwest::Method;
 use reqwest::header::CONTENT_TYPE;
 use service_kit::testing::openapi::{
-    Document, ReadmeRoute, counted_routes, readme_routes_documented,
+    Answer, Document, ReadmeRoute, assert_counted, readme_routes_documented,
 };
 
 use crate::helpers::*;
@@ -58,13 +58,11 @@ async fn every_documented_operation_is_routed_and_every_readme_route_documented(
     for op in &operations {
         let url = format!("{}{}", app.url, op.concrete_path);
         let method = Method::from_bytes(op.http_method().as_bytes()).unwrap();
-        let response = app.client.request(method, &url).send().await.unwrap();
-        let status = response.status().as_u16();
-        let content_type = response
-            .headers()
-            .get(CONTENT_TYPE)
-            .map(|v| v.to_str().unwrap().to_owned());
-        let body = response.bytes().await.unwrap();
+        let Answer {
+            status,
+            content_type,
+            body,
+        } = Answer::read(app.client.request(method, &url).send().await.unwrap()).await;
         let what = format!("{} {} ({url}) answered {status}", op.http_method(), op.path);
         assert_ne!(status, 405, "{what}: the method is not routed");
         // actix's own 404 for an unmatched path has neither body nor content type; this
@@ -79,23 +77,9 @@ async fn every_documented_operation_is_routed_and_every_readme_route_documented(
     }
 
     // Each request was counted under its own route's pattern, not another that also matches.
-    let metrics = app
-        .client
-        .get(format!("{}/metrics", app.url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let counted = counted_routes(&metrics).unwrap();
-    for op in &operations {
-        let key = (op.http_method(), op.path.clone());
-        assert!(
-            counted.contains(&key),
-            "{} {} was not routed to its own route; counted: {counted:?}",
-            op.http_method(),
-            op.path
-        );
-    }
+    let expected: Vec<_> = operations
+        .iter()
+        .map(|op| (op.http_method(), op.path.clone()))
+        .collect();
+    assert_counted(&app.client, &app.url, &expected).await;
 }

@@ -8,7 +8,7 @@ use reqwest::Method;
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
 use serde_json::Value;
 use service_kit::testing::openapi::{
-    Document, ReadmeRoute, counted_routes, readme_routes_documented,
+    Answer, Document, ReadmeRoute, assert_counted, readme_routes_documented,
 };
 
 use crate::helpers::{BASE, spawn_app};
@@ -129,21 +129,16 @@ async fn every_documented_operation_is_routed_and_every_readme_route_documented(
             assert_ne!(status, 401, "{method} {} needs no token", op.path);
         }
 
-        let response = if op.secured {
-            request()
-                .header(AUTHORIZATION, app.auth())
-                .send()
-                .await
-                .unwrap()
+        let request = if op.secured {
+            request().header(AUTHORIZATION, app.auth())
         } else {
-            request().send().await.unwrap()
+            request()
         };
-        let status = response.status().as_u16();
-        let content_type = response
-            .headers()
-            .get(CONTENT_TYPE)
-            .map(|v| v.to_str().unwrap().to_owned());
-        let body = response.bytes().await.unwrap();
+        let Answer {
+            status,
+            content_type,
+            body,
+        } = Answer::read(request.send().await.unwrap()).await;
         let what = format!(
             "{method} {} ({url}) answered {status} {}",
             op.path,
@@ -160,23 +155,9 @@ async fn every_documented_operation_is_routed_and_every_readme_route_documented(
     }
 
     // Each request was counted under its own route's pattern.
-    let metrics = app
-        .client
-        .get(format!("{}/metrics", app.root))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let counted = counted_routes(&metrics).unwrap();
-    for op in &operations {
-        let key = (op.http_method(), op.path.clone());
-        assert!(
-            counted.contains(&key),
-            "{} {} was not routed to its own route; counted: {counted:?}",
-            op.http_method(),
-            op.path
-        );
-    }
+    let expected: Vec<_> = operations
+        .iter()
+        .map(|op| (op.http_method(), op.path.clone()))
+        .collect();
+    assert_counted(&app.client, &app.root, &expected).await;
 }
