@@ -5,11 +5,15 @@
 
 use std::fmt;
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use diesel::connection::SimpleConnection;
+use diesel::connection::{SimpleConnection, TransactionManager};
 use diesel::migration::{Migration, MigrationSource};
 use diesel::prelude::*;
+use diesel::r2d2::R2D2Connection;
+use diesel::result::DatabaseErrorKind;
 use diesel::{MysqlConnection, PgConnection, SqliteConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness};
 use sha2::{Digest, Sha256};
@@ -72,11 +76,99 @@ pub enum DbError {
     Pool(#[from] r2d2::Error),
     #[error("database query failed: {0}")]
     Query(#[from] diesel::result::Error),
+    /// The connection was lost while the transaction was committing: it may or may not have
+    /// been applied, so it must not be reported as done.
+    #[error("connection lost during commit; outcome unknown: {0}")]
+    CommitOutcomeUnknown(#[source] diesel::result::Error),
     #[error("database migration failed: {0}")]
     Migration(String),
     #[error("database task was cancelled")]
     Cancelled,
 }
+
+/// A database failure that is the client's to retry: the database is away or the
+/// connection failed. Services answer it 503 + `Retry-After`, never 500.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unavailable {
+    /// Nothing was done (no connection, or it failed before a commit).
+    Away,
+    /// The connection failed while committing: the write may or may not be stored.
+    CommitOutcomeUnknown,
+}
+
+impl Unavailable {
+    /// Seconds a client is told to wait: about how long a restarted database takes to be
+    /// used again (idle connections are checked after the first failure).
+    pub const RETRY_AFTER_SECS: u64 = 2;
+
+    /// `Some` when `err` is a connection-level failure.
+    pub fn of_query(err: &diesel::result::Error) -> Option<Self> {
+        is_connection_error(err).then_some(Unavailable::Away)
+    }
+
+    pub fn message(self) -> &'static str {
+        match self {
+            Unavailable::Away => "database unavailable; try again later",
+            Unavailable::CommitOutcomeUnknown => {
+                "database connection lost while committing; the request may or may not have \
+                 taken effect"
+            }
+        }
+    }
+}
+
+impl DbError {
+    /// `Some` when the database is away or the connection to it failed, as opposed to a
+    /// statement the database refused.
+    pub fn unavailable(&self) -> Option<Unavailable> {
+        match self {
+            DbError::Connect { .. } | DbError::Pool(_) => Some(Unavailable::Away),
+            DbError::CommitOutcomeUnknown(_) => Some(Unavailable::CommitOutcomeUnknown),
+            DbError::Query(err) => Unavailable::of_query(err),
+            _ => None,
+        }
+    }
+}
+
+/// The error says the connection itself failed (closed, reset, server shutting down), not
+/// the statement. diesel reports only some of these as a kind; the rest carry the server's or
+/// client library's text.
+pub fn is_connection_error(err: &diesel::result::Error) -> bool {
+    use diesel::result::Error;
+    match err {
+        Error::DatabaseError(
+            DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+            _,
+        ) => true,
+        Error::DatabaseError(_, info) => {
+            let message = info.message().to_ascii_lowercase();
+            CONNECTION_FAILURES.iter().any(|m| message.contains(m))
+        }
+        Error::BrokenTransactionManager => true,
+        _ => false,
+    }
+}
+
+/// Texts of connection-level failures: libpq, PostgreSQL's shutdown notices (SQLSTATE 57P01..
+/// 57P03, which diesel does not expose), the MySQL/MariaDB client library.
+const CONNECTION_FAILURES: &[&str] = &[
+    "server closed the connection",
+    "no connection to the server",
+    "terminating connection",
+    "the database system is",
+    "connection to server",
+    "could not receive data from server",
+    "could not send data to server",
+    "ssl syscall error",
+    "server has gone away",
+    "lost connection to",
+    "can't connect to",
+    "connection refused",
+    "connection reset",
+    "broken pipe",
+    "server shutdown in progress",
+    "connection was killed",
+];
 
 /// A parsed database URL: the backend and what its driver is given.
 #[derive(Clone, PartialEq, Eq)]
@@ -245,24 +337,50 @@ fn lock_key(service: &str) -> i64 {
     i64::from_be_bytes(bytes)
 }
 
+/// A pooled connection and what the pool knows of its health.
+pub struct Pooled {
+    conn: DbConnection,
+    /// The outage count when this connection was last known good.
+    checked_at: u64,
+    broken: bool,
+}
+
+/// Connections are checked on checkout only after some connection of the pool has failed
+/// (counted in `outages`): a restarted database leaves every idle connection dead, and a
+/// round trip per checkout would cost every request while nothing is wrong.
 struct Manager {
     url: DatabaseUrl,
+    outages: Arc<AtomicU64>,
 }
 
 impl r2d2::ManageConnection for Manager {
-    type Connection = DbConnection;
+    type Connection = Pooled;
     type Error = DbError;
 
-    fn connect(&self) -> Result<DbConnection, DbError> {
-        self.url.connect()
+    fn connect(&self) -> Result<Pooled, DbError> {
+        let checked_at = self.outages.load(Ordering::Acquire);
+        self.url.connect().map(|conn| Pooled {
+            conn,
+            checked_at,
+            broken: false,
+        })
     }
 
-    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), DbError> {
-        conn.batch_execute("SELECT 1").map_err(DbError::Query)
+    fn is_valid(&self, pooled: &mut Pooled) -> Result<(), DbError> {
+        let outages = self.outages.load(Ordering::Acquire);
+        if pooled.checked_at == outages {
+            return Ok(());
+        }
+        pooled
+            .conn
+            .batch_execute("SELECT 1")
+            .map_err(DbError::Query)?;
+        pooled.checked_at = outages;
+        Ok(())
     }
 
-    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
-        false
+    fn has_broken(&self, pooled: &mut Pooled) -> bool {
+        pooled.broken || pooled.conn.is_broken()
     }
 }
 
@@ -287,6 +405,7 @@ impl Default for PoolOptions {
 pub struct Database {
     pool: r2d2::Pool<Manager>,
     backend: Backend,
+    outages: Arc<AtomicU64>,
 }
 
 impl fmt::Debug for Database {
@@ -304,14 +423,22 @@ impl Database {
         let url = DatabaseUrl::parse(url)?;
         let first = url.connect()?;
         let backend = url.backend();
+        let outages = Arc::new(AtomicU64::new(0));
         let pool = r2d2::Pool::builder()
             .max_size(options.max_size)
             .min_idle(Some(0))
             .connection_timeout(options.connection_timeout)
-            .test_on_check_out(false)
-            .build_unchecked(Manager { url });
+            .test_on_check_out(true)
+            .build_unchecked(Manager {
+                url,
+                outages: Arc::clone(&outages),
+            });
         drop(first);
-        Ok(Self { pool, backend })
+        Ok(Self {
+            pool,
+            backend,
+            outages,
+        })
     }
 
     pub fn backend(&self) -> Backend {
@@ -326,28 +453,34 @@ impl Database {
         E: From<DbError> + Send + 'static,
     {
         let pool = self.pool.clone();
+        let outages = Arc::clone(&self.outages);
         actix_web::web::block(move || {
-            let mut conn = pool.get().map_err(DbError::Pool)?;
-            work(&mut conn)
+            let mut pooled = pool.get().map_err(DbError::Pool)?;
+            let outcome = work(&mut pooled.conn);
+            if outcome.is_err() {
+                check_after_failure(&mut pooled, &outages);
+            }
+            outcome
         })
         .await
         .map_err(|_| E::from(DbError::Cancelled))?
     }
 
-    /// Like [`Database::run`], inside one transaction that rolls back on `Err`.
+    /// Like [`Database::run`], inside one transaction that rolls back on `Err`. A commit
+    /// that loses its connection is [`DbError::CommitOutcomeUnknown`], never success.
     pub async fn transaction<T, E, F>(&self, work: F) -> Result<T, E>
     where
         F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
         E: From<DbError> + From<diesel::result::Error> + Send + 'static,
     {
-        self.run(move |conn| conn.transaction(work)).await
+        self.run(move |conn| in_transaction(conn, work)).await
     }
 
     /// Applies the pending migrations (blocking; call at start-up or from `migrate`).
     pub fn migrate(&self, migrations: &Migrations) -> Result<Vec<String>, DbError> {
-        let mut conn = self.pool.get()?;
-        run_migrations(&mut conn, migrations)
+        let mut pooled = self.pool.get()?;
+        run_migrations(&mut pooled.conn, migrations)
     }
 
     /// Readiness probe: a round trip to the database.
@@ -360,6 +493,44 @@ impl Database {
     pub fn pool_state(&self) -> (u32, u32) {
         let state = self.pool.state();
         (state.connections, state.idle_connections)
+    }
+}
+
+/// Runs `work` in a transaction, as diesel's `Connection::transaction` does, but tells a
+/// commit whose connection failed apart from one the database refused.
+pub fn in_transaction<T, E, F>(conn: &mut DbConnection, work: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, E>,
+    E: From<DbError> + From<diesel::result::Error>,
+{
+    type Transactions = <DbConnection as Connection>::TransactionManager;
+    Transactions::begin_transaction(conn)?;
+    match work(conn) {
+        Ok(value) => match Transactions::commit_transaction(conn) {
+            Ok(()) => Ok(value),
+            Err(err) if is_connection_error(&err) => Err(DbError::CommitOutcomeUnknown(err).into()),
+            Err(err) => Err(err.into()),
+        },
+        Err(work_error) => match Transactions::rollback_transaction(conn) {
+            Ok(()) | Err(diesel::result::Error::BrokenTransactionManager) => Err(work_error),
+            Err(rollback_error) => Err(rollback_error.into()),
+        },
+    }
+}
+
+/// After a failed operation: is the connection itself still usable? If not, it leaves the
+/// pool, and every idle connection is checked before its next use.
+fn check_after_failure(pooled: &mut Pooled, outages: &AtomicU64) {
+    if pooled.conn.backend() == Backend::Sqlite {
+        return;
+    }
+    if pooled.conn.is_broken() || pooled.conn.batch_execute("SELECT 1").is_err() {
+        pooled.broken = true;
+        outages.fetch_add(1, Ordering::AcqRel);
+        log::warn!(
+            "a {} connection failed; checking the others before reuse",
+            pooled.conn.backend()
+        );
     }
 }
 

@@ -12,6 +12,8 @@ use actix_web::http::header::ContentType;
 use actix_web::{HttpResponse, HttpResponseBuilder};
 use serde_json::{Map, Value, json};
 
+use crate::db::Unavailable;
+
 /// What a client sees instead of an internal error.
 pub const OPAQUE_INTERNAL_MESSAGE: &str = "Internal Server Error";
 
@@ -89,10 +91,39 @@ pub trait ServiceError: Error + 'static {
     fn extra(&self) -> Map<String, Value> {
         Map::new()
     }
+
+    /// Seconds for a `Retry-After` header (a rate limit, say).
+    fn retry_after(&self) -> Option<u64> {
+        None
+    }
+
+    /// `Some` when this error is the database being away: answered 503 + `Retry-After`
+    /// whatever [`ServiceError::status`] says.
+    fn database_unavailable(&self) -> Option<Unavailable> {
+        None
+    }
+}
+
+/// The status actually answered for `err`.
+pub fn status_of<E: ServiceError>(err: &E) -> StatusCode {
+    match err.database_unavailable() {
+        Some(_) => StatusCode::SERVICE_UNAVAILABLE,
+        None => err.status(),
+    }
 }
 
 /// The response for `err`: its own status and body, or an opaque 500 with the chain logged.
 pub fn respond<E: ServiceError>(err: &E) -> HttpResponse {
+    if let Some(unavailable) = err.database_unavailable() {
+        log::warn!("503: {}", cause_chain(err));
+        let mut response = E::Format::render(
+            StatusCode::SERVICE_UNAVAILABLE,
+            unavailable.message(),
+            Map::new(),
+        );
+        set_retry_after(&mut response, Unavailable::RETRY_AFTER_SECS);
+        return response;
+    }
     let status = err.status();
     if status == StatusCode::INTERNAL_SERVER_ERROR {
         log::error!("internal error: {}", cause_chain(err));
@@ -101,7 +132,18 @@ pub fn respond<E: ServiceError>(err: &E) -> HttpResponse {
     if status.is_server_error() {
         log::warn!("{}: {}", status.as_u16(), cause_chain(err));
     }
-    E::Format::render(status, &err.message(), err.extra())
+    let mut response = E::Format::render(status, &err.message(), err.extra());
+    if let Some(secs) = err.retry_after() {
+        set_retry_after(&mut response, secs);
+    }
+    response
+}
+
+fn set_retry_after(response: &mut HttpResponse, secs: u64) {
+    response.headers_mut().insert(
+        actix_web::http::header::RETRY_AFTER,
+        actix_web::http::header::HeaderValue::from(secs),
+    );
 }
 
 /// `err: cause: cause of cause`, for logs.
@@ -121,7 +163,7 @@ macro_rules! impl_response_error {
     ($error:ty) => {
         impl ::actix_web::ResponseError for $error {
             fn status_code(&self) -> ::actix_web::http::StatusCode {
-                $crate::error::ServiceError::status(self)
+                $crate::error::status_of(self)
             }
 
             fn error_response(&self) -> ::actix_web::HttpResponse {

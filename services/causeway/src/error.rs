@@ -3,7 +3,7 @@
 
 use actix_web::http::StatusCode;
 use ledger_client::LedgerError;
-use service_kit::db::DbError;
+use service_kit::db::{DbError, Unavailable};
 use service_kit::error::{JsonErrorAndStatus, ServiceError};
 
 #[derive(Debug, thiserror::Error)]
@@ -73,6 +73,14 @@ impl ApiError {
 
 impl ServiceError for ApiError {
     type Format = JsonErrorAndStatus;
+
+    fn database_unavailable(&self) -> Option<Unavailable> {
+        match self {
+            ApiError::Db(err) => err.unavailable(),
+            ApiError::Query(err) => Unavailable::of_query(err),
+            _ => None,
+        }
+    }
 
     fn status(&self) -> StatusCode {
         use ApiError::*;

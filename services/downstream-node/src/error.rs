@@ -1,7 +1,7 @@
 //! The one error enum of the service, answered as `{"status":"error","message":...}`.
 
 use actix_web::http::StatusCode;
-use service_kit::db::DbError;
+use service_kit::db::{DbError, Unavailable};
 use service_kit::error::{JsonStatusMessage, ServiceError};
 
 /// Messages are the original's, character for character: the farmer acts on some of them
@@ -64,6 +64,14 @@ pub enum ApiError {
 impl ServiceError for ApiError {
     type Format = JsonStatusMessage;
 
+    fn database_unavailable(&self) -> Option<Unavailable> {
+        match self {
+            ApiError::Db(err) => err.unavailable(),
+            ApiError::Query(err) => Unavailable::of_query(err),
+            _ => None,
+        }
+    }
+
     fn status(&self) -> StatusCode {
         match self {
             ApiError::TokenNotFound | ApiError::FarmerNotFound | ApiError::NotFound => {
@@ -71,20 +79,11 @@ impl ServiceError for ApiError {
             }
             ApiError::BodyTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Db(DbError::Pool(_)) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::NoPeerAddress
             | ApiError::Db(_)
             | ApiError::Query(_)
             | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::BAD_REQUEST,
-        }
-    }
-
-    fn message(&self) -> String {
-        match self {
-            // The pool's own text ("timed out waiting for connection") is for the log.
-            ApiError::Db(DbError::Pool(_)) => "Database busy; try again later.".to_owned(),
-            other => other.to_string(),
         }
     }
 }

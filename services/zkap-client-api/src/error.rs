@@ -4,7 +4,7 @@
 
 use actix_web::http::StatusCode;
 use serde_json::{Map, Value, json};
-use service_kit::db::DbError;
+use service_kit::db::{DbError, Unavailable};
 use service_kit::error::{JsonError, ServiceError};
 
 #[derive(Debug, thiserror::Error)]
@@ -56,6 +56,14 @@ impl ApiError {
 
 impl ServiceError for ApiError {
     type Format = JsonError;
+
+    fn database_unavailable(&self) -> Option<Unavailable> {
+        match self {
+            ApiError::Db(err) => err.unavailable(),
+            ApiError::Query(err) => Unavailable::of_query(err),
+            _ => None,
+        }
+    }
 
     fn status(&self) -> StatusCode {
         match self {
