@@ -6,8 +6,8 @@
 use std::fmt;
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use diesel::connection::{SimpleConnection, TransactionManager};
 use diesel::migration::{Migration, MigrationSource};
@@ -350,7 +350,18 @@ pub struct Pooled {
 /// round trip per checkout would cost every request while nothing is wrong.
 struct Manager {
     url: DatabaseUrl,
-    outages: Arc<AtomicU64>,
+    health: Arc<Health>,
+}
+
+/// What the pool has learnt about the database, shared by the manager and [`Database`].
+#[derive(Default)]
+struct Health {
+    /// Connection failures seen so far; a connection last checked at an older count is
+    /// checked again before its next use.
+    outages: AtomicU64,
+    /// The last attempt to connect failed: checkouts wait briefly instead of the whole
+    /// connection timeout, so clients get their 503 at once while the database is away.
+    unreachable: AtomicBool,
 }
 
 impl r2d2::ManageConnection for Manager {
@@ -358,8 +369,12 @@ impl r2d2::ManageConnection for Manager {
     type Error = DbError;
 
     fn connect(&self) -> Result<Pooled, DbError> {
-        let checked_at = self.outages.load(Ordering::Acquire);
-        self.url.connect().map(|conn| Pooled {
+        let checked_at = self.health.outages.load(Ordering::Acquire);
+        let connected = self.url.connect();
+        self.health
+            .unreachable
+            .store(connected.is_err(), Ordering::Release);
+        connected.map(|conn| Pooled {
             conn,
             checked_at,
             broken: false,
@@ -367,7 +382,7 @@ impl r2d2::ManageConnection for Manager {
     }
 
     fn is_valid(&self, pooled: &mut Pooled) -> Result<(), DbError> {
-        let outages = self.outages.load(Ordering::Acquire);
+        let outages = self.health.outages.load(Ordering::Acquire);
         if pooled.checked_at == outages {
             return Ok(());
         }
@@ -395,7 +410,9 @@ impl Default for PoolOptions {
     fn default() -> Self {
         Self {
             max_size: 8,
-            connection_timeout: Duration::from_secs(10),
+            // r2d2 retries a failed connect with a backoff capped at half of this: with 5 s a
+            // restarted database is connected to again within 2.5 s.
+            connection_timeout: Duration::from_secs(5),
         }
     }
 }
@@ -405,7 +422,28 @@ impl Default for PoolOptions {
 pub struct Database {
     pool: r2d2::Pool<Manager>,
     backend: Backend,
-    outages: Arc<AtomicU64>,
+    health: Arc<Health>,
+}
+
+/// A checkout waits in slices of this, so it gives up soon after the database is found away
+/// instead of waiting the whole connection timeout.
+const CHECKOUT_SLICE: Duration = Duration::from_millis(250);
+
+fn checkout(
+    pool: &r2d2::Pool<Manager>,
+    health: &Health,
+) -> Result<r2d2::PooledConnection<Manager>, r2d2::Error> {
+    let deadline = Instant::now() + pool.connection_timeout();
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match pool.get_timeout(left.min(CHECKOUT_SLICE)) {
+            Ok(pooled) => return Ok(pooled),
+            Err(err) if left <= CHECKOUT_SLICE || health.unreachable.load(Ordering::Acquire) => {
+                return Err(err);
+            }
+            Err(_) => {}
+        }
+    }
 }
 
 impl fmt::Debug for Database {
@@ -423,7 +461,7 @@ impl Database {
         let url = DatabaseUrl::parse(url)?;
         let first = url.connect()?;
         let backend = url.backend();
-        let outages = Arc::new(AtomicU64::new(0));
+        let health = Arc::new(Health::default());
         let pool = r2d2::Pool::builder()
             .max_size(options.max_size)
             .min_idle(Some(0))
@@ -431,13 +469,13 @@ impl Database {
             .test_on_check_out(true)
             .build_unchecked(Manager {
                 url,
-                outages: Arc::clone(&outages),
+                health: Arc::clone(&health),
             });
         drop(first);
         Ok(Self {
             pool,
             backend,
-            outages,
+            health,
         })
     }
 
@@ -453,12 +491,12 @@ impl Database {
         E: From<DbError> + Send + 'static,
     {
         let pool = self.pool.clone();
-        let outages = Arc::clone(&self.outages);
+        let health = Arc::clone(&self.health);
         actix_web::web::block(move || {
-            let mut pooled = pool.get().map_err(DbError::Pool)?;
+            let mut pooled = checkout(&pool, &health).map_err(DbError::Pool)?;
             let outcome = work(&mut pooled.conn);
             if outcome.is_err() {
-                check_after_failure(&mut pooled, &outages);
+                check_after_failure(&mut pooled, &health.outages);
             }
             outcome
         })

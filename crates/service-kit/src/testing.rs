@@ -3,6 +3,8 @@
 //! document against the service ([`openapi`]).
 
 pub mod openapi;
+pub mod outage;
+pub mod private_db;
 
 use std::time::{Duration, Instant};
 
@@ -87,12 +89,12 @@ impl Drop for TestDatabase {
 
 /// The server URL configured for `backend`, if any.
 pub fn server_url(backend: Backend) -> Option<String> {
-    let var = match backend {
-        Backend::Sqlite => return None,
-        Backend::Postgres => "TEST_POSTGRES_URL",
-        Backend::Mysql => "TEST_MYSQL_URL",
-    };
-    std::env::var(var).ok().filter(|v| !v.trim().is_empty())
+    if backend == Backend::Sqlite {
+        return None;
+    }
+    std::env::var(url_variable(backend))
+        .ok()
+        .filter(|v| !v.trim().is_empty())
 }
 
 fn replace_database(server_url: &str, name: &str) -> Result<String, DbError> {
@@ -102,8 +104,35 @@ fn replace_database(server_url: &str, name: &str) -> Result<String, DbError> {
     Ok(url.to_string())
 }
 
-/// Generates one test per backend for `body(url: String)`; the PostgreSQL and MySQL tests
-/// pass without running when their server is not configured, and say so on stderr.
+impl TestDatabase {
+    /// A fresh database on `backend`; a backend that is not configured fails the test (it
+    /// never passes without running). `make test` leaves such tests out and says so.
+    pub fn require(backend: Backend) -> Self {
+        match Self::create(backend) {
+            Ok(Some(db)) => db,
+            Ok(None) => panic!(
+                "{backend} is not configured: set {} (make test does when the local server \
+                 answers, and otherwise leaves the {backend} tests out and reports them)",
+                url_variable(backend)
+            ),
+            Err(err) => panic!("cannot create a {backend} test database: {err}"),
+        }
+    }
+}
+
+/// The variable naming the server of `backend`'s tests.
+pub fn url_variable(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => "nothing (SQLite is always there)",
+        Backend::Postgres => "TEST_POSTGRES_URL",
+        Backend::Mysql => "TEST_MYSQL_URL",
+    }
+}
+
+/// Generates one test per backend for `body(url: String)`, named `sqlite`, `postgres` and
+/// `mysql`. A PostgreSQL or MySQL test whose server is not configured fails, so a skipped
+/// backend is never counted as passed; `make test` filters them out by those names and
+/// reports how many it left out.
 #[macro_export]
 macro_rules! backend_tests {
     ($name:ident, $body:path) => {
@@ -111,11 +140,8 @@ macro_rules! backend_tests {
             use super::*;
 
             async fn on(backend: $crate::db::Backend) {
-                match $crate::testing::TestDatabase::create(backend) {
-                    Ok(Some(db)) => $body(db.url().to_owned()).await,
-                    Ok(None) => eprintln!("{backend} not configured; skipped"),
-                    Err(err) => panic!("cannot create a {backend} test database: {err}"),
-                }
+                let db = $crate::testing::TestDatabase::require(backend);
+                $body(db.url().to_owned()).await
             }
 
             #[actix_web::test]

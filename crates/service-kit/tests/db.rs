@@ -103,3 +103,89 @@ fn unreachable_mysql_reports_the_backend_error() {
         "{err}"
     );
 }
+
+/// A restarted database server: while it is away every call fails fast as unavailable (503 in
+/// a service, never a 500); once it is back, the pool drops its dead connections and serves
+/// again within seconds, and what was committed before is still there.
+async fn pool_survives_a_restart(backend: service_kit::db::Backend) {
+    use service_kit::db::Unavailable;
+    use service_kit::testing::private_db::PrivateServer;
+    use std::time::{Duration, Instant};
+
+    let mut server = PrivateServer::start(backend).unwrap();
+    let db = Database::connect(&server.url(), PoolOptions::default()).unwrap();
+    db.migrate(&MIGRATIONS).unwrap();
+    // Fill the pool with connections that the restart will kill.
+    let busy = (0..8).map(|i| {
+        let db = db.clone();
+        async move {
+            db.transaction(move |conn| insert(conn, &format!("before-{i}"), "x"))
+                .await
+        }
+    });
+    for result in futures_util::future::join_all(busy).await {
+        result.unwrap();
+    }
+
+    server.stop().unwrap();
+    // First the dead pooled connections fail their query, then the pool finds no database.
+    for _ in 0..12 {
+        let started = Instant::now();
+        let err = db.run(count).await.unwrap_err();
+        let unavailable = match &err {
+            AppError::Db(err) => err.unavailable(),
+            AppError::Query(err) => Unavailable::of_query(err),
+            AppError::Refused => None,
+        };
+        assert_eq!(unavailable, Some(Unavailable::Away), "{err}");
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+    server.resume().unwrap();
+    recovered(&db).await;
+
+    async fn recovered(db: &Database) {
+        let resumed = Instant::now();
+        loop {
+            match db.run(count).await {
+                Ok(n) => {
+                    assert_eq!(n, 8, "committed rows survive the restart");
+                    break;
+                }
+                Err(err) => assert!(
+                    resumed.elapsed() < Duration::from_secs(10),
+                    "still failing {:?} after the restart: {err}",
+                    resumed.elapsed()
+                ),
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        eprintln!(
+            "pool serving again {:?} after the restart",
+            resumed.elapsed()
+        );
+        // Every pooled connection works again, not just one.
+        let all = (0..16).map(|_| db.run(count));
+        for result in futures_util::future::join_all(all).await {
+            assert_eq!(result.unwrap(), 8);
+        }
+    }
+}
+
+mod restart {
+    use super::*;
+    use service_kit::db::Backend;
+
+    #[actix_web::test]
+    async fn postgres() {
+        pool_survives_a_restart(Backend::Postgres).await
+    }
+
+    #[actix_web::test]
+    async fn mysql() {
+        pool_survives_a_restart(Backend::Mysql).await
+    }
+}
