@@ -68,12 +68,17 @@ async fn call(request: reqwest::RequestBuilder) -> (u16, Value) {
     )
 }
 
-#[tokio::test]
-async fn two_replicas_on_one_postgres_database() {
-    let Some(db) = TestDatabase::create(Backend::Postgres).unwrap() else {
-        eprintln!("PostgreSQL not configured (TEST_POSTGRES_URL); skipped");
-        return;
-    };
+mod two_replicas_on_one_database {
+    use super::*;
+
+    #[tokio::test]
+    async fn postgres() {
+        two_replicas(Backend::Postgres).await
+    }
+}
+
+async fn two_replicas(backend: Backend) {
+    let db = TestDatabase::require(backend);
     // Both start (and migrate) at once: the advisory lock must serialise them.
     let replicas = join_all([spawn_replica(db.url()), spawn_replica(db.url())]).await;
     let client = reqwest::Client::new();
