@@ -13,5 +13,6 @@ mod geoip;
 mod limits;
 mod new;
 mod openapi;
+mod outage;
 mod status;
 mod whitelist;

@@ -6,6 +6,7 @@ mod bodies;
 mod helpers;
 mod lease;
 mod openapi;
+mod outage;
 mod passes;
 mod price;
 mod redemption;
