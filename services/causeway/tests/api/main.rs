@@ -14,6 +14,7 @@ mod info;
 mod kv;
 mod nonce;
 mod openapi;
+mod outage;
 mod payments;
 mod query;
 mod quota;
