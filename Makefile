@@ -33,7 +33,7 @@ fmt:
 
 ## bench: every benchmark (release build), figures as one table
 bench: setup
-	$(CARGO) bench --workspace --benches 2>/dev/null | scripts/bench-table
+	@scripts/bench
 
 SERVICES := tails-server:6543:TAILS_SERVER zkap-client-api:3457:ZKAP_CLIENT_API \
 	causeway:2016:CAUSEWAY downstream-node:5000:DOWNSTREAM_NODE ledger-sim:9700:LEDGER_SIM

@@ -2,7 +2,8 @@
 //! 100-proof `/answer`, and generating one 32 MiB contract.
 //!
 //! Population size: DOWNSTREAM_BENCH_FARMERS (default 100000) and
-//! DOWNSTREAM_BENCH_CONTRACTS (default 1000000), seeded straight into a fresh SQLite file.
+//! DOWNSTREAM_BENCH_CONTRACTS (default 1000000), seeded straight into a fresh database: SQLite, then PostgreSQL and MariaDB when
+//! TEST_POSTGRES_URL / TEST_MYSQL_URL are set (`make bench` sets them as `make test` does).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::{Duration, Instant};
@@ -31,17 +32,10 @@ fn env_count(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
-fn seed_population(
-    conn: &mut DbConnection,
-    farmers: usize,
-    contract_count: usize,
-) -> Result<(), DbError> {
-    // Multi-row INSERTs need the concrete backend.
-    let DbConnection::Sqlite(conn) = conn else {
-        panic!("the bench seeds SQLite only");
-    };
-    let now = chrono::Utc::now().timestamp_millis();
-    conn.transaction(|conn| {
+macro_rules! seed {
+    ($conn:ident, $now:ident, $farmers:ident, $contract_count:ident) => {{
+    let (now, farmers, contract_count) = ($now, $farmers, $contract_count);
+    $conn.transaction(|conn| {
         diesel::insert_into(addresses::table)
             .values((
                 addresses::address.eq("bench"),
@@ -117,7 +111,23 @@ fn seed_population(
         }
         Ok(())
     })
+    }};
 }
+
+fn seed_population(
+    conn: &mut DbConnection,
+    farmers: usize,
+    contract_count: usize,
+) -> Result<(), DbError> {
+    let now = chrono::Utc::now().timestamp_millis();
+    // Multi-row INSERTs need the concrete backend: the same code for each.
+    match conn {
+        DbConnection::Sqlite(conn) => seed!(conn, now, farmers, contract_count),
+        DbConnection::Postgresql(conn) => seed!(conn, now, farmers, contract_count),
+        DbConnection::Mysql(conn) => seed!(conn, now, farmers, contract_count),
+    }
+}
+
 
 fn percentile(samples: &mut [Duration], p: f64) -> f64 {
     samples.sort();
@@ -142,10 +152,11 @@ fn contract_generation() {
     );
 }
 
-async fn http_benches() {
+/// The HTTP figures on `backend`'s fresh database; the p50 of `status/list` is returned for
+/// the ratio against SQLite.
+async fn http_benches(backend: Backend, database: TestDatabase, sqlite_p50: Option<f64>) -> f64 {
     let farmers = env_count("DOWNSTREAM_BENCH_FARMERS", 100_000);
     let contract_count = env_count("DOWNSTREAM_BENCH_CONTRACTS", 1_000_000);
-    let database = TestDatabase::create(Backend::Sqlite).unwrap().unwrap();
     let settings = Settings {
         port: 0,
         database_url: database.url().to_owned(),
@@ -202,22 +213,32 @@ async fn http_benches() {
         assert!(body.len() > 100);
     }
     let note = format!(
-        "{farmers} farmers, {contract_count} contracts, SQLite, HTTP round trip; target p99 <= 20 ms"
+        "{farmers} farmers, {contract_count} contracts, HTTP round trip; target p99 <= 20 ms"
     );
+    let p50 = percentile(&mut samples, 0.5);
     bench_row(
         SERVICE,
-        "status/list/by/d/uptime/25 p50",
-        percentile(&mut samples, 0.5),
+        &format!("status/list/by/d/uptime/25 p50 ({backend})"),
+        p50,
         "ms",
         &note,
     );
     bench_row(
         SERVICE,
-        "status/list/by/d/uptime/25 p99",
+        &format!("status/list/by/d/uptime/25 p99 ({backend})"),
         percentile(&mut samples, 0.99),
         "ms",
         &note,
     );
+    if let Some(sqlite_p50) = sqlite_p50 {
+        bench_row(
+            SERVICE,
+            &format!("status/list p50 {backend} / SQLite"),
+            p50 / sqlite_p50,
+            "x",
+            "same run; lower is faster",
+        );
+    }
 
     // 100 real proofs per /answer, once per fresh token (a challenge is answered only once).
     let secret = SecretKey::from_slice(&[5; 32]).unwrap();
@@ -286,14 +307,26 @@ async fn http_benches() {
     }
     bench_row(
         SERVICE,
-        "/answer with 100 proofs",
+        &format!("/answer with 100 proofs ({backend})"),
         percentile(&mut answer_times, 0.5),
         "ms",
-        "median of 7, HTTP round trip on the seeded SQLite database; target <= 10 ms",
+        "median of 7, HTTP round trip on the seeded database; target <= 10 ms",
     );
+    p50
 }
 
 fn main() {
     contract_generation();
-    actix_web::rt::System::new().block_on(http_benches());
+    actix_web::rt::System::new().block_on(async {
+        let sqlite = TestDatabase::create(Backend::Sqlite).unwrap().unwrap();
+        let sqlite_p50 = http_benches(Backend::Sqlite, sqlite, None).await;
+        for backend in [Backend::Postgres, Backend::Mysql] {
+            match TestDatabase::create(backend).unwrap() {
+                Some(db) => {
+                    http_benches(backend, db, Some(sqlite_p50)).await;
+                }
+                None => eprintln!("{backend} not configured; its rows are left out"),
+            }
+        }
+    });
 }

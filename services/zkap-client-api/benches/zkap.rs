@@ -1,4 +1,5 @@
-//! `make bench`: one 32,768-token voucher redeemed end to end against a local issuer running
+//! `make bench`: on SQLite, then PostgreSQL and MariaDB when configured, one 32,768-token
+//! voucher redeemed end to end against a local issuer running
 //! in a child process (so client and issuer CPU are measured apart), the crate's own cost for
 //! the same tokens as the floor, `calculate-price` with 10,000 sizes, and 1,000 passes.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -16,7 +17,8 @@ use ledger_sim::zkap::{ZkapSim, ZkapSimConfig};
 use rand::RngCore;
 use rand::rngs::OsRng;
 use serde_json::{Value, json};
-use service_kit::testing::{bench_row, median_time};
+use service_kit::db::Backend;
+use service_kit::testing::{TestDatabase, bench_row, median_time};
 use sha2::Sha512;
 use zkap_client_api::Application;
 use zkap_client_api::domain::pricing::Pricing;
@@ -35,7 +37,17 @@ fn main() {
         return;
     }
     let floor = crate_floor();
-    actix_web::rt::System::new().block_on(bench_service(floor));
+    actix_web::rt::System::new().block_on(async {
+        let mut sqlite_wall = None;
+        for backend in [Backend::Sqlite, Backend::Postgres, Backend::Mysql] {
+            let Some(db) = TestDatabase::create(backend).unwrap() else {
+                eprintln!("{backend} not configured; its rows are left out");
+                continue;
+            };
+            let wall = bench_service(floor, backend, db.url(), sqlite_wall).await;
+            sqlite_wall.get_or_insert(wall);
+        }
+    });
 }
 
 /// Child process: the issuer simulator until stdin closes.
@@ -115,7 +127,14 @@ fn thread_cpu() -> f64 {
     nanos / 1e9
 }
 
-async fn bench_service(floor: f64) {
+/// Every figure on `backend`'s fresh database at `database_url`; returns the redemption's
+/// wall time, for the ratio of the other backends against SQLite's.
+async fn bench_service(
+    floor: f64,
+    backend: Backend,
+    database_url: &str,
+    sqlite_wall: Option<f64>,
+) -> f64 {
     let mut child = Command::new(std::env::current_exe().unwrap())
         .env(ISSUER_ROLE, "1")
         .stdin(Stdio::piped())
@@ -134,7 +153,7 @@ async fn bench_service(floor: f64) {
     std::fs::write(&token_file, "bench-token").unwrap();
     let settings = Settings {
         port: 0,
-        database_url: format!("sqlite://{}", dir.path().join("bench.sqlite").display()),
+        database_url: database_url.to_owned(),
         api_auth_token_file: Some(token_file),
         ristretto_issuer_root_url: Some(issuer_url.to_owned()),
         allowed_public_keys: vec![public_key.to_owned()],
@@ -187,7 +206,7 @@ async fn bench_service(floor: f64) {
     let client_cpu = cpu_seconds("self") - client_cpu;
     let issuer_cpu = cpu_seconds(&issuer_pid) - issuer_cpu;
     let row = |name: &str, value: f64, unit: &str, note: &str| {
-        bench_row(SERVICE, name, value, unit, note)
+        bench_row(SERVICE, &format!("{name} ({backend})"), value, unit, note)
     };
     row(
         "redeem 32768-token voucher: wall",
@@ -219,6 +238,14 @@ async fn bench_service(floor: f64) {
         "x",
         "target <= 1.2",
     );
+    if let Some(sqlite_wall) = sqlite_wall {
+        row(
+            "redeem 32768-token voucher: wall / SQLite's",
+            wall / sqlite_wall,
+            "x",
+            "same run; lower is faster",
+        );
+    }
 
     let sizes: Vec<u64> = (0..10_000u64).map(|i| i * 7919 + 1).collect();
     let pricing = Pricing {
@@ -284,4 +311,5 @@ async fn bench_service(floor: f64) {
 
     drop(child.stdin.take());
     let _ = child.wait();
+    wall
 }
