@@ -3,6 +3,7 @@
 use std::collections::{HashMap, HashSet};
 
 use diesel::prelude::*;
+use diesel::result::{DatabaseErrorKind, Error};
 use service_kit::db::DbConnection;
 
 use super::BATCH;
@@ -37,14 +38,22 @@ pub fn find_or_create(conn: &mut DbConnection, address: &str) -> QueryResult<Add
     if let Some(row) = find(conn, address)? {
         return Ok(row);
     }
-    diesel::insert_into(addresses::table)
-        .values((
-            addresses::address.eq(address),
-            addresses::crowdsale_balance.eq(0),
-            addresses::allocated_bytes.eq(0),
-        ))
-        .execute(conn)?;
-    find(conn, address)?.ok_or(diesel::result::Error::NotFound)
+    // In a savepoint: a concurrent first registration of the same address may insert it
+    // first, and on PostgreSQL a failed statement would otherwise abort the whole transaction.
+    let inserted = conn.transaction(|conn| {
+        diesel::insert_into(addresses::table)
+            .values((
+                addresses::address.eq(address),
+                addresses::crowdsale_balance.eq(0),
+                addresses::allocated_bytes.eq(0),
+            ))
+            .execute(conn)
+    });
+    match inserted {
+        Ok(_) | Err(Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {}
+        Err(err) => return Err(err),
+    }
+    find(conn, address)?.ok_or(Error::NotFound)
 }
 
 /// Adds `bytes` to the address's allocation if that stays within `cap`; one conditional

@@ -189,3 +189,23 @@ async fn signature_optional_when_configured(url: String) {
 }
 
 service_kit::backend_tests!(open_registration, signature_optional_when_configured);
+
+/// Without a whitelist, the first registrations of a new address may arrive together: every
+/// one gets its token (one address row), none a 500.
+async fn concurrent_first_registrations(url: String) {
+    let app = spawn_app_with(url, |s| {
+        s.require_whitelist = false;
+        s.max_tokens_per_ip = 100;
+    })
+    .await;
+    let farmer = Identity::new(42);
+    let body = farmer.signed_body();
+    let path = format!("/new/{}", farmer.address);
+    let answers =
+        futures_util::future::join_all((0..8).map(|_| app.post(&path, &body))).await;
+    for (status, body) in answers {
+        assert_eq!(status, 200, "{body}");
+    }
+}
+
+service_kit::backend_tests!(racing_registrations, concurrent_first_registrations);
