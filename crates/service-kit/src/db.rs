@@ -103,7 +103,14 @@ impl Unavailable {
 
     /// `Some` when `err` is a connection-level failure.
     pub fn of_query(err: &diesel::result::Error) -> Option<Self> {
-        is_connection_error(err).then_some(Unavailable::Away)
+        match err {
+            diesel::result::Error::RollbackErrorOnCommit { commit_error, .. }
+                if is_connection_error(commit_error) =>
+            {
+                Some(Unavailable::CommitOutcomeUnknown)
+            }
+            _ => is_connection_error(err).then_some(Unavailable::Away),
+        }
     }
 
     pub fn message(self) -> &'static str {
@@ -144,6 +151,7 @@ pub fn is_connection_error(err: &diesel::result::Error) -> bool {
             let message = info.message().to_ascii_lowercase();
             CONNECTION_FAILURES.iter().any(|m| message.contains(m))
         }
+        Error::RollbackErrorOnCommit { commit_error, .. } => is_connection_error(commit_error),
         Error::BrokenTransactionManager => true,
         _ => false,
     }
@@ -609,6 +617,49 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn connection_failures_are_told_from_refused_statements() {
+        use diesel::result::Error;
+        let db_error = |kind, text: &str| Error::DatabaseError(kind, Box::new(text.to_owned()));
+        let lost = || {
+            db_error(
+                DatabaseErrorKind::Unknown,
+                "Lost connection to server during query",
+            )
+        };
+        assert_eq!(Unavailable::of_query(&lost()), Some(Unavailable::Away));
+        assert_eq!(
+            Unavailable::of_query(&db_error(
+                DatabaseErrorKind::Unknown,
+                "terminating connection due to administrator command"
+            )),
+            Some(Unavailable::Away)
+        );
+        assert_eq!(
+            Unavailable::of_query(&db_error(DatabaseErrorKind::ClosedConnection, "")),
+            Some(Unavailable::Away)
+        );
+        let on_commit = Error::RollbackErrorOnCommit {
+            rollback_error: Box::new(lost()),
+            commit_error: Box::new(lost()),
+        };
+        assert_eq!(
+            Unavailable::of_query(&on_commit),
+            Some(Unavailable::CommitOutcomeUnknown)
+        );
+        for refused in [
+            db_error(DatabaseErrorKind::UniqueViolation, "duplicate key"),
+            db_error(DatabaseErrorKind::Unknown, "syntax error at or near"),
+            Error::NotFound,
+        ] {
+            assert_eq!(Unavailable::of_query(&refused), None, "{refused}");
+        }
+        assert_eq!(
+            DbError::CommitOutcomeUnknown(lost()).unavailable(),
+            Some(Unavailable::CommitOutcomeUnknown)
+        );
     }
 
     #[test]
