@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: all setup build run test lint fmt bench docker k8s-validate clean-data
+.PHONY: all setup build run test lint fmt bench docker images cluster-test k8s-validate clean-data
 
 all: build
 
@@ -46,6 +46,17 @@ docker:
 		docker build -f deploy/Dockerfile --build-arg SERVICE=$$svc --build-arg PORT=$$port \
 			--build-arg ENV_PREFIX=$$prefix -t $$svc:latest . || exit 1; \
 	done
+
+## images: the five images with podman, no Docker engine or registry needed: a local
+## debian:bookworm-slim (debootstrap) and Rust builder first, then one shared workspace build
+## (about 25 minutes on 2 cores from nothing; deploy/README.md). Installs podman when missing.
+images:
+	scripts/podman-images
+
+## cluster-test: the dev overlay run as pods with `podman kube play` from the images above:
+## a real flow through every service, then fault drills; prints "N passed, M failed" last.
+cluster-test:
+	scripts/cluster-test
 
 ## k8s-validate: render every overlay, validate offline with strict schemas, hadolint, shellcheck
 k8s-validate:

@@ -6,7 +6,7 @@ use std::time::Duration;
 use clap::Parser;
 use ledger_sim::bitcoin_rpc::{BitcoinSim, BitcoinSimConfig};
 use ledger_sim::indy::IndySim;
-use ledger_sim::zkap::{ZkapSim, ZkapSimConfig};
+use ledger_sim::zkap::{KeySource, ZkapSim, ZkapSimConfig, public_key_of};
 
 /// A pool transaction in the shape of an Indy genesis file; any well-formed genesis will do
 /// for a simulated ledger, and the tails-server only compares it.
@@ -38,8 +38,25 @@ struct Args {
     #[arg(long, default_value_t = 16)]
     zkap_groups: u32,
     /// Issuer signing key, 32 bytes hex (default: random; read it at /admin/public-key).
-    #[arg(long)]
+    #[arg(long, env = "LEDGER_SIM__ZKAP_SIGNING_KEY", hide_env_values = true,
+          conflicts_with_all = ["zkap_signing_key_file", "zkap_key_seed"])]
     zkap_signing_key: Option<String>,
+    /// File holding the issuer signing key (32 bytes hex), so the public key stays the same
+    /// across restarts.
+    #[arg(
+        long,
+        env = "LEDGER_SIM__ZKAP_SIGNING_KEY_FILE",
+        conflicts_with = "zkap_key_seed"
+    )]
+    zkap_signing_key_file: Option<PathBuf>,
+    /// Derive the issuer signing key from this text: the same seed gives the same public key
+    /// on every start (development stacks; docker-compose and the dev overlay set one).
+    #[arg(long, env = "LEDGER_SIM__ZKAP_KEY_SEED", hide_env_values = true)]
+    zkap_key_seed: Option<String>,
+    /// Print the issuer's public key (base64, as zkap-client-api's allowed_public_keys wants)
+    /// for the key chosen above, and exit.
+    #[arg(long)]
+    print_zkap_public_key: bool,
     /// Bitcoin Core JSON-RPC port.
     #[arg(long, default_value_t = 18443)]
     bitcoin_port: u16,
@@ -57,18 +74,30 @@ struct Args {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
     let args = Args::parse();
 
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
     let genesis = match &args.genesis_file {
         Some(path) => std::fs::read_to_string(path)?,
         None => DEFAULT_GENESIS.to_owned(),
     };
-    let signing_key = args
-        .zkap_signing_key
-        .as_deref()
-        .map(parse_key)
-        .transpose()?;
+    let key_source = if let Some(hex) = &args.zkap_signing_key {
+        KeySource::Hex(hex.clone())
+    } else if let Some(path) = &args.zkap_signing_key_file {
+        KeySource::File(path.clone())
+    } else if let Some(seed) = &args.zkap_key_seed {
+        KeySource::Seed(seed.clone())
+    } else {
+        KeySource::Random
+    };
+    let signing_key = key_source.resolve().map_err(anyhow::Error::msg)?;
+    if args.print_zkap_public_key {
+        let key = signing_key.ok_or_else(|| {
+            anyhow::anyhow!("a random key has no fixed public key: give --zkap-key-seed, --zkap-signing-key or --zkap-signing-key-file")
+        })?;
+        println!("{}", public_key_of(&key).map_err(anyhow::Error::msg)?);
+        return Ok(());
+    }
 
     let indy = IndySim::start(&format!("{}:{}", args.host, args.indy_port), genesis)?;
     let zkap = ZkapSim::start(
@@ -115,10 +144,4 @@ async fn main() -> anyhow::Result<()> {
     zkap.stop().await;
     bitcoin.stop().await;
     Ok(())
-}
-
-fn parse_key(text: &str) -> anyhow::Result<[u8; 32]> {
-    let bytes = hex::decode(text.trim())?;
-    <[u8; 32]>::try_from(bytes.as_slice())
-        .map_err(|_| anyhow::anyhow!("--zkap-signing-key must be 32 bytes of hex"))
 }

@@ -29,6 +29,59 @@ pub struct ZkapSimConfig {
     pub signing_key: Option<[u8; 32]>,
 }
 
+/// Where the issuer's signing key comes from. A fixed key lets a deployment name the issuer's
+/// public key in zkap-client-api's `allowed_public_keys` before the issuer starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeySource {
+    /// A new random key on every start (tests, where the key is read back from the sim).
+    Random,
+    /// The canonical scalar itself, as 64 hex characters (`--zkap-signing-key`).
+    Hex(String),
+    /// A file holding those 64 hex characters (`--zkap-signing-key-file`).
+    File(std::path::PathBuf),
+    /// Any text; the same seed gives the same key on every start and every machine
+    /// (`--zkap-key-seed`). For development stacks only: anyone who knows the seed can issue.
+    Seed(String),
+}
+
+impl KeySource {
+    /// The signing key's bytes, or `None` for a random key.
+    pub fn resolve(&self) -> Result<Option<[u8; 32]>, String> {
+        match self {
+            Self::Random => Ok(None),
+            Self::Hex(text) => parse_key_hex(text).map(Some),
+            Self::File(path) => std::fs::read_to_string(path)
+                .map_err(|e| format!("signing key file {}: {e}", path.display()))
+                .and_then(|text| parse_key_hex(&text))
+                .map(Some),
+            Self::Seed(seed) => Ok(Some(signing_key_from_seed(seed))),
+        }
+    }
+}
+
+/// A canonical ristretto scalar derived from `seed`: SHA-256 of it with the top four bits
+/// cleared, which is below 2^252 and so below the group order.
+pub fn signing_key_from_seed(seed: &str) -> [u8; 32] {
+    let mut bytes: [u8; 32] = sha2::Sha256::digest(seed.as_bytes()).into();
+    bytes[31] &= 0x0f;
+    bytes
+}
+
+fn parse_key_hex(text: &str) -> Result<[u8; 32], String> {
+    let bytes = hex::decode(text.trim()).map_err(|e| format!("signing key: {e}"))?;
+    let bytes = <[u8; 32]>::try_from(bytes.as_slice())
+        .map_err(|_| "signing key must be 32 bytes of hex".to_owned())?;
+    SigningKey::from_bytes(&bytes).map_err(|e| format!("signing key: {e}"))?;
+    Ok(bytes)
+}
+
+/// The base64 public key (what zkap-client-api's `allowed_public_keys` lists) of a signing key.
+pub fn public_key_of(signing_key: &[u8; 32]) -> Result<String, String> {
+    SigningKey::from_bytes(signing_key)
+        .map(|key| key.public_key.encode_base64())
+        .map_err(|e| format!("signing key: {e}"))
+}
+
 /// How the issuer misbehaves, if at all.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Mode {
