@@ -53,6 +53,9 @@ pub enum ApiError {
     NoLedger,
     #[error("Bitcoin Core unavailable")]
     Ledger(#[source] LedgerError),
+    /// `/get` waited for transfer accounting that could not be written (database away).
+    #[error("transfer accounting not written; try again later")]
+    TransferNotWritten,
     /// The SQLite writer could not commit the operation's batch, or is gone.
     #[error("write transaction failed")]
     WriteFailed,
@@ -78,6 +81,7 @@ impl ServiceError for ApiError {
         match self {
             ApiError::Db(err) => err.unavailable(),
             ApiError::Query(err) => Unavailable::of_query(err),
+            ApiError::TransferNotWritten => Some(Unavailable::Away),
             _ => None,
         }
     }
@@ -97,7 +101,7 @@ impl ServiceError for ApiError {
             TransferExhausted => StatusCode::PAYMENT_REQUIRED,
             UserNotFound | NotAuthorised | KeyTaken | InsufficientStorage => StatusCode::FORBIDDEN,
             KeyNotFound | DeleteNotFound | NoRoute => StatusCode::NOT_FOUND,
-            NoLedger => StatusCode::SERVICE_UNAVAILABLE,
+            NoLedger | TransferNotWritten => StatusCode::SERVICE_UNAVAILABLE,
             Ledger(_) => StatusCode::BAD_GATEWAY,
             WriteFailed | Db(_) | Query(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

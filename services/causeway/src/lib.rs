@@ -8,9 +8,10 @@ pub mod error;
 pub mod payments;
 pub mod routes;
 pub mod settings;
+pub mod transfer;
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use diesel::Connection as _;
@@ -38,6 +39,8 @@ pub struct AppState {
     pub ledger: Option<BitcoinRpc>,
     pub settings: Arc<Settings>,
     pub started: Instant,
+    /// `/get`'s transfer, counted in memory and written in batches.
+    pub transfer: Arc<transfer::Transfer>,
 }
 
 impl AppState {
@@ -74,21 +77,6 @@ impl AppState {
         match &self.writer {
             Some(writer) => writer.write(work).await,
             None => self.db.run(move |conn| conn.transaction(work)).await,
-        }
-    }
-
-    /// Runs `work` whose writes are each atomic alone (`/get`'s conditional debit): through
-    /// the writer on SQLite, since it writes; elsewhere without a transaction around it.
-    pub async fn write_each<T, F>(&self, work: F) -> Result<T, error::ApiError>
-    where
-        F: FnOnce(&mut service_kit::db::DbConnection) -> Result<T, error::ApiError>
-            + Send
-            + 'static,
-        T: Send + 'static,
-    {
-        match &self.writer {
-            Some(writer) => writer.write_each(work).await,
-            None => self.db.run(work).await,
         }
     }
 
@@ -139,6 +127,7 @@ pub fn migrate(settings: &Settings) -> anyhow::Result<Vec<String>> {
 /// A bound causeway server.
 pub struct Application {
     inner: server::Application,
+    state: AppState,
 }
 
 impl Application {
@@ -150,21 +139,26 @@ impl Application {
         options.workers = settings.workers;
         let readiness = readiness(&db, ledger.as_ref());
         let writer = start_writer(&settings.database_url, db.backend())?;
+        let transfer = transfer::Transfer::new(
+            settings.transfer_flush_bytes,
+            Duration::from_millis(settings.transfer_flush_ms),
+        );
         let state = AppState {
             db,
             writer,
             ledger,
             settings: Arc::new(settings),
             started: Instant::now(),
+            transfer: Arc::new(transfer),
         };
         let inner = server::Application::build(
             &options,
             Metrics::new("causeway"),
             readiness,
-            configure(state),
+            configure(state.clone()),
         )
         .with_context(|| format!("cannot listen on {}:{}", options.host, options.port))?;
-        Ok(Self { inner })
+        Ok(Self { inner, state })
     }
 
     pub fn port(&self) -> u16 {
@@ -175,8 +169,24 @@ impl Application {
         self.inner.handle()
     }
 
+    /// Serves until stopped (SIGTERM, SIGINT or the handle), writing `/get`'s transfer
+    /// meanwhile; once the last request is answered, writes what is left.
     pub async fn run(self) -> std::io::Result<()> {
-        self.inner.run().await
+        let Self { inner, state } = self;
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let flusher = {
+            let state = state.clone();
+            tokio::spawn(async move { state.transfer.run(state.clone(), stopped).await })
+        };
+        let served = inner.run().await;
+        let _ = stop.send(true);
+        if let Err(err) = flusher.await {
+            log::error!("transfer flusher failed: {err}");
+        }
+        if let Err(err) = state.transfer.flush(&state).await {
+            log::error!("transfer served before shutdown not written: {err}");
+        }
+        served
     }
 }
 

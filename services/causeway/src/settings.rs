@@ -40,6 +40,12 @@ pub struct Settings {
     pub nonce_ttl_secs: u64,
     /// HTTP worker threads; unset = one per core.
     pub workers: Option<usize>,
+    /// How often each replica writes the transfer `/get` served to the database, in ms.
+    pub transfer_flush_ms: u64,
+    /// An owner's transfer served by one replica and not yet written that makes the replica
+    /// write at once; `/get`s of that owner wait for the write. Bounds the quota overshoot
+    /// (README, "Transfer accounting").
+    pub transfer_flush_bytes: u64,
     pub log_level: String,
 }
 
@@ -65,6 +71,8 @@ impl Default for Settings {
             body_limit: 65_536,
             nonce_ttl_secs: 3600,
             workers: None,
+            transfer_flush_ms: 100,
+            transfer_flush_bytes: 1_048_576,
             log_level: "info".to_owned(),
         }
     }
@@ -156,6 +164,12 @@ pub struct Flags {
     /// HTTP worker threads [default: one per core]
     #[arg(long, global = true)]
     pub workers: Option<usize>,
+    /// How often /get's transfer is written to the database, in ms [default: 100]
+    #[arg(long, global = true)]
+    pub transfer_flush_ms: Option<u64>,
+    /// Unwritten transfer per owner that forces a write, in bytes [default: 1048576]
+    #[arg(long, global = true)]
+    pub transfer_flush_bytes: Option<u64>,
     /// Log filter when RUST_LOG is unset [default: info]
     #[arg(long, global = true)]
     pub log_level: Option<String>,
@@ -248,6 +262,8 @@ mod tests {
             "--bucket-term-days",
             "--free-buckets",
             "--max-value-bytes",
+            "--transfer-flush-ms",
+            "--transfer-flush-bytes",
             "--config",
             "--no-migrate",
         ] {

@@ -1,3 +1,5 @@
+use std::collections::BTreeMap;
+
 use diesel::prelude::*;
 use service_kit::db::DbConnection;
 
@@ -109,46 +111,97 @@ pub fn refund_storage(conn: &mut DbConnection, bucket: i64, size: i64) -> QueryR
     Ok(())
 }
 
-/// Debits `bytes` of transfer from `preferred` if it is live with room, else from another of
-/// the owner's live buckets; `false` when none has room. Each debit is one conditional
-/// UPDATE, atomic on every backend, so concurrent reads never overdraw a bucket.
-pub fn charge_transfer(
-    conn: &mut DbConnection,
-    preferred: i64,
-    owner: &str,
-    bytes: i64,
-    now: i64,
-) -> QueryResult<bool> {
-    if debit_transfer(conn, preferred, bytes, now)? {
-        return Ok(true);
-    }
-    let others: Vec<i64> = buckets::table
-        .filter(buckets::owner.eq(owner))
-        .filter(buckets::id.ne(preferred))
-        .filter(buckets::expires_at.gt(now))
-        .filter((buckets::transfer_used + bytes).le(buckets::transfer_total))
-        .order((buckets::expires_at.asc(), buckets::id.asc()))
-        .select(buckets::id)
-        .limit(4)
-        .load(conn)?;
-    for id in others {
-        if debit_transfer(conn, id, bytes, now)? {
-            return Ok(true);
+/// Transfer served and not yet written: per owner, bytes per bucket of the documents read.
+pub type Served = BTreeMap<String, BTreeMap<i64, i64>>;
+
+/// Writes the transfer one replica served (see `crate::transfer`), all of it, in the
+/// caller's transaction. Each owner's bytes go to the bucket of the document read while it
+/// has room, then to the owner's other live buckets in expiry order; what is left (the
+/// overshoot concurrent replicas allow, bounded in the README) is charged past the total of
+/// the document's bucket, or of the owner's first live bucket when that one has expired,
+/// so the books stay exact. The owners are locked first, in address order, as puts lock
+/// them: no deadlock with puts or with another replica's flush.
+pub fn record_transfer(conn: &mut DbConnection, served: &Served, now: i64) -> QueryResult<()> {
+    let owners: Vec<&str> = served.keys().map(String::as_str).collect();
+    for chunk in owners.chunks(CHUNK) {
+        super::owners::lock_all(conn, chunk)?;
+        let live: Vec<(i64, String, i64)> = buckets::table
+            .filter(buckets::owner.eq_any(chunk))
+            .filter(buckets::expires_at.gt(now))
+            .order((
+                buckets::owner.asc(),
+                buckets::expires_at.asc(),
+                buckets::id.asc(),
+            ))
+            .select((
+                buckets::id,
+                buckets::owner,
+                buckets::transfer_total - buckets::transfer_used,
+            ))
+            .load(conn)?;
+        let mut charges = BTreeMap::<i64, i64>::new();
+        for owner in chunk {
+            let Some(pending) = served.get(*owner) else {
+                continue;
+            };
+            let rooms: Vec<(i64, i64)> = live
+                .iter()
+                .filter(|(_, o, _)| o == owner)
+                .map(|(id, _, room)| (*id, *room))
+                .collect();
+            for (bucket, bytes) in distribute(pending, &rooms) {
+                *charges.entry(bucket).or_default() += bytes;
+            }
+        }
+        for (bucket, bytes) in charges {
+            diesel::update(buckets::table.find(bucket))
+                .set(buckets::transfer_used.eq(buckets::transfer_used + bytes))
+                .execute(conn)?;
         }
     }
-    Ok(false)
+    Ok(())
 }
 
-fn debit_transfer(conn: &mut DbConnection, id: i64, bytes: i64, now: i64) -> QueryResult<bool> {
-    let debited = diesel::update(
-        buckets::table
-            .find(id)
-            .filter(buckets::expires_at.gt(now))
-            .filter((buckets::transfer_used + bytes).le(buckets::transfer_total)),
-    )
-    .set(buckets::transfer_used.eq(buckets::transfer_used + bytes))
-    .execute(conn)?;
-    Ok(debited == 1)
+/// Owners per statement when a flush locks and reads them.
+const CHUNK: usize = 500;
+
+/// Where an owner's pending transfer goes: `pending` is bytes per bucket of the documents
+/// read, `live` the owner's live buckets `(id, room)` in the order they are drawn from.
+/// Every byte is charged somewhere.
+pub fn distribute(pending: &BTreeMap<i64, i64>, live: &[(i64, i64)]) -> BTreeMap<i64, i64> {
+    let mut room: Vec<(i64, i64)> = live.to_vec();
+    let mut charges = BTreeMap::<i64, i64>::new();
+    for (&preferred, &bytes) in pending {
+        let mut left = bytes;
+        if let Some((_, r)) = room.iter_mut().find(|(id, _)| *id == preferred) {
+            let take = left.min((*r).max(0));
+            *r -= take;
+            left -= take;
+            if take > 0 {
+                *charges.entry(preferred).or_default() += take;
+            }
+        }
+        for (id, r) in room.iter_mut() {
+            if left == 0 {
+                break;
+            }
+            let take = left.min((*r).max(0));
+            if take > 0 {
+                *r -= take;
+                left -= take;
+                *charges.entry(*id).or_default() += take;
+            }
+        }
+        if left > 0 {
+            let target = if live.iter().any(|(id, _)| *id == preferred) {
+                preferred
+            } else {
+                live.first().map_or(preferred, |(id, _)| *id)
+            };
+            *charges.entry(target).or_default() += left;
+        }
+    }
+    charges
 }
 
 /// Moves the owner's documents out of expired buckets into live ones with room; those
@@ -181,4 +234,27 @@ pub fn relocate_expired(conn: &mut DbConnection, owner: &str, now: i64) -> Query
         moved += 1;
     }
     Ok(moved)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transfer_goes_to_the_read_bucket_then_the_others_then_past_the_quota() {
+        let pending = BTreeMap::from([(2, 300), (9, 50)]);
+        // Bucket 2 has 100 left, 3 has 150; 9 (expired) is not live. What 2 and 3 cannot
+        // hold goes past the total of 2 (read there) and of 3 (the first live bucket).
+        let charges = distribute(&pending, &[(3, 150), (2, 100)]);
+        assert_eq!(charges, BTreeMap::from([(2, 100 + 50), (3, 150 + 50)]));
+        assert_eq!(charges.values().sum::<i64>(), 350);
+        // No live bucket at all: charged where it was read.
+        assert_eq!(
+            distribute(&pending, &[]),
+            BTreeMap::from([(2, 300), (9, 50)])
+        );
+        // An overdrawn bucket gives nothing and takes no more unless it is the last resort.
+        let charges = distribute(&BTreeMap::from([(4, 10)]), &[(4, -5), (5, 3)]);
+        assert_eq!(charges, BTreeMap::from([(4, 7), (5, 3)]));
+    }
 }

@@ -1,5 +1,6 @@
 use diesel::prelude::*;
-use service_kit::db::DbConnection;
+use diesel::sql_types::{BigInt, Text};
+use service_kit::db::{Backend, DbConnection};
 
 use super::schema::documents;
 
@@ -19,28 +20,45 @@ pub fn placement(conn: &mut DbConnection, key: &str) -> QueryResult<Option<Place
         .optional()
 }
 
-/// The value and its placement, for `/get`.
-pub fn read(conn: &mut DbConnection, key: &str) -> QueryResult<Option<(String, Placement)>> {
-    let row: Option<(String, String, i64, i64)> = documents::table
-        .find(key)
-        .select((
-            documents::value,
-            documents::owner,
-            documents::bucket_id,
-            documents::size,
-        ))
-        .first(conn)
-        .optional()?;
-    Ok(row.map(|(value, owner, bucket_id, size)| {
-        (
-            value,
-            Placement {
-                owner,
-                bucket_id,
-                size,
-            },
-        )
-    }))
+/// What `/get` needs in one round trip: the value, where it is accounted, and the transfer
+/// left in the owner's live buckets as written so far (negative when a flush charged past
+/// the quota).
+#[derive(Debug, QueryableByName)]
+pub struct Readable {
+    #[diesel(sql_type = Text)]
+    pub value: String,
+    #[diesel(sql_type = Text)]
+    pub owner: String,
+    #[diesel(sql_type = BigInt)]
+    pub bucket_id: i64,
+    #[diesel(sql_type = BigInt)]
+    pub room: i64,
+}
+
+pub fn read(conn: &mut DbConnection, key: &str, now: i64) -> QueryResult<Option<Readable>> {
+    const ROOM: &str = "SELECT SUM(b.transfer_total - b.transfer_used) FROM buckets b \
+                        WHERE b.owner = d.owner AND b.expires_at >";
+    let sql = match conn.backend() {
+        Backend::Postgres => format!(
+            "SELECT d.value, d.owner, d.bucket_id, \
+             CAST(COALESCE(({ROOM} $1), 0) AS BIGINT) AS room \
+             FROM documents d WHERE d.doc_key = $2"
+        ),
+        Backend::Mysql => format!(
+            "SELECT d.value, d.owner, d.bucket_id, \
+             CAST(COALESCE(({ROOM} ?), 0) AS SIGNED) AS room \
+             FROM documents d WHERE d.doc_key = ?"
+        ),
+        Backend::Sqlite => format!(
+            "SELECT d.value, d.owner, d.bucket_id, COALESCE(({ROOM} ?), 0) AS room \
+             FROM documents d WHERE d.doc_key = ?"
+        ),
+    };
+    diesel::sql_query(sql)
+        .bind::<BigInt, _>(now)
+        .bind::<Text, _>(key)
+        .get_result(conn)
+        .optional()
 }
 
 pub struct NewDocument<'a> {

@@ -144,15 +144,3 @@ pub fn delete(conn: &mut DbConnection, delete: &Delete, clock: Clock) -> Result<
     documents::delete(conn, key)?;
     Ok(())
 }
-
-/// `/get`: the value, with its size debited from the owner's transfer. Needs no transaction:
-/// the read and the single conditional debit are each atomic (`AppState::write_each`).
-pub fn get(conn: &mut DbConnection, key: &Key, now: i64) -> Result<String, ApiError> {
-    let (value, placement) = documents::read(conn, key.as_str())?.ok_or(ApiError::KeyNotFound)?;
-    let bytes = i64::try_from(value.len()).unwrap_or(i64::MAX);
-    if buckets::charge_transfer(conn, placement.bucket_id, &placement.owner, bytes, now)? {
-        Ok(value)
-    } else {
-        Err(ApiError::TransferExhausted)
-    }
-}

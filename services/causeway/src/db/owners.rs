@@ -112,3 +112,28 @@ fn purge_documents(conn: &mut DbConnection, owner: &str) -> QueryResult<usize> {
     }
     diesel::delete(documents::table.filter(documents::owner.eq(owner))).execute(conn)
 }
+
+/// Locks the rows of `addresses` (sorted, so concurrent callers never deadlock) until the
+/// end of the transaction; a no-op on SQLite, whose writer is alone.
+pub fn lock_all(conn: &mut DbConnection, addresses: &[&str]) -> QueryResult<()> {
+    let backend = conn.backend();
+    if backend == Backend::Sqlite || addresses.is_empty() {
+        return Ok(());
+    }
+    let placeholders: Vec<String> = (1..=addresses.len())
+        .map(|n| match backend {
+            Backend::Postgres => format!("${n}"),
+            _ => "?".to_owned(),
+        })
+        .collect();
+    let sql = format!(
+        "SELECT address FROM owners WHERE address IN ({}) ORDER BY address FOR UPDATE",
+        placeholders.join(", ")
+    );
+    let mut query = diesel::sql_query(sql).into_boxed();
+    for address in addresses {
+        query = query.bind::<Text, _>(*address);
+    }
+    query.execute(conn)?;
+    Ok(())
+}

@@ -23,11 +23,7 @@ pub async fn get(
     params: web::Query<GetParams>,
 ) -> Result<HttpResponse, ApiError> {
     let key = Key::parse(require(&params.key, "key")?)?;
-    let now = state.clock().now;
-    let lookup = key.clone();
-    let value = state
-        .write_each(move |conn| kv::get(conn, &lookup, now))
-        .await?;
+    let value = crate::transfer::serve(&state, &key).await?;
     Ok(success(
         StatusCode::OK,
         json!({"key": key.as_str(), "value": value}),
