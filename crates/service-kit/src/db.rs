@@ -320,6 +320,72 @@ pub fn run_migrations(
     Ok(applied)
 }
 
+/// Reads what is applied without creating diesel's bookkeeping table (which diesel's own
+/// `pending_migrations` does, and which concurrent readiness probes would race to create).
+fn pending(conn: &mut DbConnection, migrations: &Migrations) -> Result<Vec<String>, DbError> {
+    use diesel::sql_types::{BigInt, Text};
+
+    #[derive(QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+    #[derive(QueryableByName)]
+    struct Applied {
+        #[diesel(sql_type = Text)]
+        version: String,
+    }
+
+    let (embedded, schema) = match conn {
+        DbConnection::Sqlite(_) => (versions::<diesel::sqlite::Sqlite>(&migrations.sqlite)?, ""),
+        DbConnection::Postgresql(_) => (
+            versions::<diesel::pg::Pg>(&migrations.postgres)?,
+            "table_schema = current_schema() AND ",
+        ),
+        DbConnection::Mysql(_) => (
+            versions::<diesel::mysql::Mysql>(&migrations.mysql)?,
+            "table_schema = DATABASE() AND ",
+        ),
+    };
+    let exists = if conn.backend() == Backend::Sqlite {
+        "SELECT COUNT(*) AS n FROM sqlite_master \
+         WHERE type = 'table' AND name = '__diesel_schema_migrations'"
+            .to_owned()
+    } else {
+        format!(
+            "SELECT COUNT(*) AS n FROM information_schema.tables \
+             WHERE {schema}table_name = '__diesel_schema_migrations'"
+        )
+    };
+    let found = diesel::sql_query(exists).get_result::<Count>(conn)?.n > 0;
+    let applied: std::collections::HashSet<String> = if found {
+        diesel::sql_query("SELECT version FROM __diesel_schema_migrations")
+            .load::<Applied>(conn)?
+            .into_iter()
+            .map(|row| row.version)
+            .collect()
+    } else {
+        Default::default()
+    };
+    Ok(embedded
+        .into_iter()
+        .filter(|(version, _)| !applied.contains(version))
+        .map(|(_, name)| name)
+        .collect())
+}
+
+/// (version, name) of each migration in `set`.
+fn versions<DB: diesel::backend::Backend>(
+    set: &EmbeddedMigrations,
+) -> Result<Vec<(String, String)>, DbError> {
+    let found =
+        MigrationSource::<DB>::migrations(set).map_err(|e| DbError::Migration(e.to_string()))?;
+    Ok(found
+        .iter()
+        .map(|m| (m.name().version().to_string(), m.name().to_string()))
+        .collect())
+}
+
 fn apply<C>(conn: &mut C, set: &EmbeddedMigrations) -> Result<Vec<String>, DbError>
 where
     C: MigrationHarness<C::Backend> + Connection,
@@ -527,6 +593,14 @@ impl Database {
     pub fn migrate(&self, migrations: &Migrations) -> Result<Vec<String>, DbError> {
         let mut pooled = self.pool.get()?;
         run_migrations(&mut pooled.conn, migrations)
+    }
+
+    /// The versions of `migrations` the database does not hold yet.
+    pub async fn pending_migrations(
+        &self,
+        migrations: &'static Migrations,
+    ) -> Result<Vec<String>, DbError> {
+        self.run(move |conn| pending(conn, migrations)).await
     }
 
     /// Readiness probe: a round trip to the database.

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod bitcoin;
 pub mod db;
 pub mod error;
+pub mod health;
 pub mod metrics;
 pub mod server;
 pub mod settings;

@@ -32,6 +32,7 @@ impl Counter {
 }
 
 type GaugeFn = Box<dyn Fn() -> f64 + Send + Sync>;
+type LabelledGaugeFn = Box<dyn Fn() -> Vec<(String, f64)> + Send + Sync>;
 
 #[derive(Default)]
 struct Histogram {
@@ -46,6 +47,7 @@ struct Inner {
     latency: Mutex<BTreeMap<(String, String), Histogram>>,
     counters: Mutex<BTreeMap<String, (String, Counter)>>,
     gauges: Mutex<BTreeMap<String, (String, GaugeFn)>>,
+    labelled_gauges: Mutex<BTreeMap<String, (String, &'static str, LabelledGaugeFn)>>,
 }
 
 /// The registry of one service. Cheap to clone; clones share state.
@@ -100,6 +102,23 @@ impl Metrics {
     /// A gauge read when `/metrics` is scraped.
     pub fn gauge(&self, name: &str, help: &str, read: impl Fn() -> f64 + Send + Sync + 'static) {
         lock(&self.inner.gauges).insert(name.to_owned(), (help.to_owned(), Box::new(read)));
+    }
+
+    /// A gauge with one series per value of `label`, read when `/metrics` is scraped.
+    pub fn labelled_gauge(
+        &self,
+        name: &str,
+        help: &str,
+        label: &'static str,
+        read: impl Fn() -> Vec<(String, f64)> + Send + Sync + 'static,
+    ) {
+        lock(&self.inner.labelled_gauges)
+            .insert(name.to_owned(), (help.to_owned(), label, Box::new(read)));
+    }
+
+    /// The service name this registry reports.
+    pub fn service(&self) -> &'static str {
+        self.service
     }
 
     /// The Prometheus text exposition.
@@ -183,6 +202,12 @@ impl Metrics {
             header(&mut out, name, help, "gauge");
             let _ = writeln!(out, "{name} {}", read());
         }
+        for (name, (help, label, read)) in lock(&self.inner.labelled_gauges).iter() {
+            header(&mut out, name, help, "gauge");
+            for (value, reading) in read() {
+                let _ = writeln!(out, "{name}{{{label}=\"{}\"}} {reading}", escape(&value));
+            }
+        }
         out
     }
 }
@@ -217,6 +242,9 @@ mod tests {
         uploads.add(2);
         metrics.counter("tails_uploads_total", "ignored").inc();
         metrics.gauge("db_connections", "Open connections.", || 4.0);
+        metrics.labelled_gauge("demo_dependency_up", "Up.", "dependency", || {
+            vec![("ledger".to_owned(), 0.0)]
+        });
 
         let text = metrics.render();
         assert!(text.contains(
@@ -233,6 +261,7 @@ mod tests {
         ));
         assert!(text.contains("tails_uploads_total 3"));
         assert!(text.contains("db_connections 4"));
+        assert!(text.contains("demo_dependency_up{dependency=\"ledger\"} 0"));
         assert!(text.contains("service_info{service=\"demo\""));
     }
 }

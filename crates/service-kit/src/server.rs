@@ -2,23 +2,16 @@
 //! with status and latency (secrets in paths shortened), `/health/live`, `/health/ready`,
 //! `/metrics`, the request-body limit, and graceful shutdown on SIGTERM/SIGINT.
 
-use std::future::Future;
 use std::net::{SocketAddr, TcpListener};
-use std::pin::Pin;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{Server, ServerHandle, ServiceRequest, ServiceResponse};
-use actix_web::http::StatusCode;
 use actix_web::middleware::{Logger, Next, from_fn};
 use actix_web::{App, HttpResponse, HttpServer, web};
-use serde_json::{Map, Value, json};
+use serde_json::json;
 
 use crate::metrics::Metrics;
-
-/// How long a single readiness check may take before it counts as failed.
-const READY_CHECK_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Where and how to listen.
 #[derive(Debug, Clone)]
@@ -46,64 +39,14 @@ impl ServerOptions {
     }
 }
 
-type CheckFuture = Pin<Box<dyn Future<Output = Result<(), String>> + Send>>;
-type Check = Arc<dyn Fn() -> CheckFuture + Send + Sync>;
-
-/// The named checks `/health/ready` runs (database, storage, ledger...).
-#[derive(Clone, Default)]
-pub struct Readiness {
-    checks: Vec<(&'static str, Check)>,
-}
-
-impl Readiness {
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Adds a check; `Err(reason)` makes the service unready.
-    pub fn check<F, Fut>(mut self, name: &'static str, check: F) -> Self
-    where
-        F: Fn() -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Result<(), String>> + Send + 'static,
-    {
-        self.checks
-            .push((name, Arc::new(move || Box::pin(check()))));
-        self
-    }
-
-    async fn run(&self) -> (bool, Map<String, Value>) {
-        let results = futures_util::future::join_all(self.checks.iter().map(|(name, check)| {
-            let check = check.clone();
-            async move {
-                let outcome = tokio::time::timeout(READY_CHECK_TIMEOUT, check())
-                    .await
-                    .unwrap_or_else(|_| Err("timed out".to_owned()));
-                (*name, outcome)
-            }
-        }))
-        .await;
-        let mut ready = true;
-        let mut report = Map::new();
-        for (name, outcome) in results {
-            let text = match outcome {
-                Ok(()) => "ok".to_owned(),
-                Err(reason) => {
-                    ready = false;
-                    log::warn!("readiness check {name} failed: {reason}");
-                    reason
-                }
-            };
-            report.insert(name.to_owned(), Value::String(text));
-        }
-        (ready, report)
-    }
-}
+pub use crate::health::Readiness;
 
 /// A bound, not yet awaited, server.
 pub struct Application {
     port: u16,
     addr: SocketAddr,
     server: Server,
+    readiness: Readiness,
 }
 
 impl Application {
@@ -120,6 +63,8 @@ impl Application {
         let listener = TcpListener::bind((options.host.as_str(), options.port))?;
         let addr = listener.local_addr()?;
         let body_limit = options.body_limit;
+        readiness.register_gauge(&metrics);
+        let refresher = readiness.clone();
         let metrics = web::Data::new(metrics);
         let readiness = web::Data::new(readiness);
         let mut server = HttpServer::new(move || {
@@ -130,7 +75,7 @@ impl Application {
                 .wrap(from_fn(record_metrics))
                 .wrap(request_logger())
                 .route("/health/live", web::get().to(live))
-                .route("/health/ready", web::get().to(ready))
+                .route("/health/ready", web::get().to(crate::health::ready))
                 .route("/metrics", web::get().to(render_metrics))
                 .configure(configure.clone())
         })
@@ -144,6 +89,7 @@ impl Application {
             port: addr.port(),
             addr,
             server,
+            readiness: refresher,
         })
     }
 
@@ -162,7 +108,10 @@ impl Application {
 
     /// Serves until SIGTERM/SIGINT (graceful) or [`ServerHandle::stop`].
     pub async fn run(self) -> std::io::Result<()> {
-        self.server.await
+        let refresher = tokio::spawn(self.readiness.refresh_dependencies());
+        let result = self.server.await;
+        refresher.abort();
+        result
     }
 }
 
@@ -221,16 +170,6 @@ async fn record_metrics(
 
 async fn live() -> HttpResponse {
     HttpResponse::Ok().json(json!({ "status": "ok" }))
-}
-
-async fn ready(readiness: web::Data<Readiness>) -> HttpResponse {
-    let (ok, checks) = readiness.run().await;
-    let (status, word) = if ok {
-        (StatusCode::OK, "ready")
-    } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "unready")
-    };
-    HttpResponse::build(status).json(json!({ "status": word, "checks": checks }))
 }
 
 async fn render_metrics(metrics: web::Data<Metrics>) -> HttpResponse {

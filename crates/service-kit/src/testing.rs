@@ -180,3 +180,27 @@ pub fn median_time(runs: usize, mut work: impl FnMut()) -> Duration {
 pub fn bench_row(service: &str, benchmark: &str, value: f64, unit: &str, note: &str) {
     println!("BENCH\t{service}\t{benchmark}\t{value:.3}\t{unit}\t{note}");
 }
+
+/// `GET <base>/health/ready`: the status and the JSON report.
+pub async fn readiness(base: &str) -> (u16, serde_json::Value) {
+    let response = reqwest::get(format!("{base}/health/ready"))
+        .await
+        .unwrap_or_else(|err| panic!("GET {base}/health/ready: {err}"));
+    let status = response.status().as_u16();
+    let report = response.json().await.unwrap_or_default();
+    (status, report)
+}
+
+/// Asserts the replica is unready because its schema lacks migrations (started with
+/// `--no-migrate` before the migration Job ran), runs `migrate`, and asserts it is ready.
+pub async fn assert_waits_for_schema(base: &str, migrate: impl std::future::Future<Output = ()>) {
+    let (status, report) = readiness(base).await;
+    assert_eq!(status, 503, "{report}");
+    assert_eq!(report["checks"]["database"], "ok", "{report}");
+    let schema = report["checks"]["schema"].as_str().unwrap_or_default();
+    assert!(schema.contains("not applied yet"), "{report}");
+    migrate.await;
+    let (status, report) = readiness(base).await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["checks"]["schema"], "ok", "{report}");
+}

@@ -12,12 +12,29 @@ struct Spawned {
     base: String,
     handle: actix_web::dev::ServerHandle,
     storage_ok: Arc<AtomicBool>,
+    ledger_ok: Arc<AtomicBool>,
+}
+
+fn flag_check(
+    flag: &Arc<AtomicBool>,
+    reason: &'static str,
+) -> impl Fn() -> std::future::Ready<Result<(), String>> + use<> {
+    let flag = flag.clone();
+    move || {
+        std::future::ready(if flag.load(Ordering::SeqCst) {
+            Ok(())
+        } else {
+            Err(reason.to_owned())
+        })
+    }
 }
 
 async fn spawn() -> Spawned {
     let storage_ok = Arc::new(AtomicBool::new(true));
+    let ledger_ok = Arc::new(AtomicBool::new(true));
     let flag = storage_ok.clone();
     let readiness = Readiness::new()
+        .dependency("ledger", flag_check(&ledger_ok, "connection refused"))
         .check("database", || async { Ok(()) })
         .check("storage", move || {
             let ok = flag.load(Ordering::SeqCst);
@@ -46,6 +63,7 @@ async fn spawn() -> Spawned {
         base,
         handle,
         storage_ok,
+        ledger_ok,
     }
 }
 
@@ -68,7 +86,33 @@ async fn health_readiness_metrics_and_limits() {
         .unwrap();
     assert_eq!(ready.status(), 200);
     let body: serde_json::Value = ready.json().await.unwrap();
+    assert_eq!(body["status"], "ready");
     assert_eq!(body["checks"]["storage"], "ok");
+    assert_eq!(body["checks"]["ledger"], "ok");
+
+    // An upstream that is down degrades the replica; it keeps serving.
+    app.ledger_ok.store(false, Ordering::SeqCst);
+    let degraded = client
+        .get(format!("{}/health/ready", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(degraded.status(), 200);
+    let body: serde_json::Value = degraded.json().await.unwrap();
+    assert_eq!(body["status"], "degraded");
+    assert_eq!(body["checks"]["ledger"], "unreachable: connection refused");
+    let gauge = client
+        .get(format!("{}/metrics", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        gauge.contains("demo_dependency_up{dependency=\"ledger\"} 0"),
+        "{gauge}"
+    );
 
     app.storage_ok.store(false, Ordering::SeqCst);
     let unready = client

@@ -200,14 +200,10 @@ fn start_writer(url: &str, backend: Backend) -> anyhow::Result<Option<Writer>> {
 }
 
 fn readiness(db: &Database, ledger: Option<&BitcoinRpc>) -> Readiness {
-    let database = db.clone();
-    let mut checks = Readiness::new().check("database", move || {
-        let db = database.clone();
-        async move { db.ping().await.map_err(|e| e.to_string()) }
-    });
+    let mut checks = Readiness::new().database(db, &db::MIGRATIONS);
     if let Some(ledger) = ledger {
         let ledger = ledger.clone();
-        checks = checks.check("bitcoind", move || {
+        checks = checks.dependency("bitcoind", move || {
             let ledger = ledger.clone();
             async move {
                 ledger

@@ -34,83 +34,83 @@ fn env_count(name: &str, default: usize) -> usize {
 
 macro_rules! seed {
     ($conn:ident, $now:ident, $farmers:ident, $contract_count:ident) => {{
-    let (now, farmers, contract_count) = ($now, $farmers, $contract_count);
-    $conn.transaction(|conn| {
-        diesel::insert_into(addresses::table)
-            .values((
-                addresses::address.eq("bench"),
-                addresses::crowdsale_balance.eq(1_000_000),
-                addresses::allocated_bytes.eq(0),
-            ))
-            .execute(conn)?;
-        let rows: Vec<_> = (0..farmers)
-            .map(|i| {
-                let online = i % 3 != 0;
-                (
-                    tokens::token.eq(format!("{i:032x}")),
-                    tokens::farmer_id.eq(format!(
-                        "{:020x}",
-                        i.wrapping_mul(2_654_435_761) % (1 << 60)
-                    )),
-                    tokens::address_id.eq(1i64),
-                    tokens::address.eq(format!("addr{i}")),
-                    tokens::ip_address.eq(format!(
-                        "10.{}.{}.{}",
-                        i >> 16 & 255,
-                        i >> 8 & 255,
-                        i & 255
-                    )),
-                    tokens::message.eq(""),
-                    tokens::signature.eq(""),
-                    tokens::created_at.eq(now),
-                    tokens::hbcount.eq((i * 7 % 1000) as i64),
-                    tokens::online_contracts.eq(if online { 10i64 } else { 0 }),
-                    tokens::online_size.eq(if online { 10 * 32_768i64 } else { 0 }),
-                    tokens::online.eq(online),
-                    tokens::uptime.eq((i * 37 % 10_000) as f64 / 100.0),
-                    tokens::upsum_closed.eq(0i64),
-                )
-            })
-            .collect();
-        for batch in rows.chunks(1000) {
-            diesel::insert_into(tokens::table)
-                .values(batch)
+        let (now, farmers, contract_count) = ($now, $farmers, $contract_count);
+        $conn.transaction(|conn| {
+            diesel::insert_into(addresses::table)
+                .values((
+                    addresses::address.eq("bench"),
+                    addresses::crowdsale_balance.eq(1_000_000),
+                    addresses::allocated_bytes.eq(0),
+                ))
                 .execute(conn)?;
-        }
-        let per_token = contract_count.div_ceil(farmers.max(1));
-        let mut batch = Vec::with_capacity(1000);
-        for i in 0..contract_count {
-            batch.push(NewContract {
-                token_id: (i / per_token + 1) as i64,
-                seed: format!("{i:032x}"),
-                size: 32_768,
-                chunksz: 327,
-                challenges: 256,
-                issued: 1,
-                chain_seed: vec![0; 32],
-                root: vec![0; 32],
-                tree_order: 8,
-                interval_secs: 300,
-                start_at: now,
-                due_at: now + 300_000,
-                expiration: now + 300_000,
-                answered: false,
-                counted_online: true,
-            });
-            if batch.len() == 1000 {
+            let rows: Vec<_> = (0..farmers)
+                .map(|i| {
+                    let online = i % 3 != 0;
+                    (
+                        tokens::token.eq(format!("{i:032x}")),
+                        tokens::farmer_id.eq(format!(
+                            "{:020x}",
+                            i.wrapping_mul(2_654_435_761) % (1 << 60)
+                        )),
+                        tokens::address_id.eq(1i64),
+                        tokens::address.eq(format!("addr{i}")),
+                        tokens::ip_address.eq(format!(
+                            "10.{}.{}.{}",
+                            i >> 16 & 255,
+                            i >> 8 & 255,
+                            i & 255
+                        )),
+                        tokens::message.eq(""),
+                        tokens::signature.eq(""),
+                        tokens::created_at.eq(now),
+                        tokens::hbcount.eq((i * 7 % 1000) as i64),
+                        tokens::online_contracts.eq(if online { 10i64 } else { 0 }),
+                        tokens::online_size.eq(if online { 10 * 32_768i64 } else { 0 }),
+                        tokens::online.eq(online),
+                        tokens::uptime.eq((i * 37 % 10_000) as f64 / 100.0),
+                        tokens::upsum_closed.eq(0i64),
+                    )
+                })
+                .collect();
+            for batch in rows.chunks(1000) {
+                diesel::insert_into(tokens::table)
+                    .values(batch)
+                    .execute(conn)?;
+            }
+            let per_token = contract_count.div_ceil(farmers.max(1));
+            let mut batch = Vec::with_capacity(1000);
+            for i in 0..contract_count {
+                batch.push(NewContract {
+                    token_id: (i / per_token + 1) as i64,
+                    seed: format!("{i:032x}"),
+                    size: 32_768,
+                    chunksz: 327,
+                    challenges: 256,
+                    issued: 1,
+                    chain_seed: vec![0; 32],
+                    root: vec![0; 32],
+                    tree_order: 8,
+                    interval_secs: 300,
+                    start_at: now,
+                    due_at: now + 300_000,
+                    expiration: now + 300_000,
+                    answered: false,
+                    counted_online: true,
+                });
+                if batch.len() == 1000 {
+                    diesel::insert_into(contracts::table)
+                        .values(&batch)
+                        .execute(conn)?;
+                    batch.clear();
+                }
+            }
+            if !batch.is_empty() {
                 diesel::insert_into(contracts::table)
                     .values(&batch)
                     .execute(conn)?;
-                batch.clear();
             }
-        }
-        if !batch.is_empty() {
-            diesel::insert_into(contracts::table)
-                .values(&batch)
-                .execute(conn)?;
-        }
-        Ok(())
-    })
+            Ok(())
+        })
     }};
 }
 
@@ -127,7 +127,6 @@ fn seed_population(
         DbConnection::Mysql(conn) => seed!(conn, now, farmers, contract_count),
     }
 }
-
 
 fn percentile(samples: &mut [Duration], p: f64) -> f64 {
     samples.sort();

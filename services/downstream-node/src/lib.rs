@@ -56,11 +56,7 @@ impl Application {
             "Open database connections",
             move || f64::from(pool.pool_state().0),
         );
-        let ready_db = node.db.clone();
-        let readiness = Readiness::new().check("database", move || {
-            let db = ready_db.clone();
-            async move { db.ping().await.map_err(|e| e.to_string()) }
-        });
+        let readiness = Readiness::new().database(&node.db, &db::MIGRATIONS);
         let routes_node = node.clone();
         let server = server::Application::build(&options, metrics, readiness, move |cfg| {
             routes::configure(cfg, routes_node.clone())

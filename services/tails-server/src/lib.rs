@@ -135,7 +135,7 @@ fn readiness(storage: &Arc<Storage>, ledgers: &Arc<Ledgers>) -> Readiness {
         return readiness;
     }
     let ledgers = Arc::clone(ledgers);
-    readiness.check("ledger", move || {
+    readiness.dependency("ledger", move || {
         let ledgers = Arc::clone(&ledgers);
         async move { ledgers.check_reachable().await }
     })

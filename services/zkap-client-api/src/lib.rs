@@ -50,11 +50,13 @@ pub enum StartupError {
 pub struct Application {
     server: service_kit::server::Application,
     redeemer: Redeemer,
+    resuming: tokio::task::JoinHandle<()>,
 }
 
 impl Application {
     /// Connects (and by default migrates) the database, binds the listener (port 0 allowed),
-    /// and resumes every voucher with redemption work left. Must run inside a Tokio runtime,
+    /// and resumes every voucher with redemption work left (in the background, once the
+    /// schema is complete). Must run inside a Tokio runtime,
     /// which then carries the redemption tasks.
     pub async fn build(settings: &Settings) -> Result<Self, StartupError> {
         let token_file = settings
@@ -118,21 +120,19 @@ impl Application {
         });
         let token = web::Data::new(token);
 
-        let readiness = readiness(db, issuer_url)?;
+        let readiness = readiness(&db, issuer_url)?;
         let mut options = ServerOptions::new(&settings.host, settings.port);
         options.body_limit = settings.body_limit;
         let server =
             service_kit::server::Application::build(&options, metrics, readiness, move |cfg| {
                 routes::configure(cfg, state.clone(), token.clone())
             })?;
-        let resumed = redeemer
-            .resume_all()
-            .await
-            .map_err(|e| StartupError::Other(service_kit::error::cause_chain(&e)))?;
-        if resumed > 0 {
-            log::info!("resuming redemption of {resumed} voucher(s)");
-        }
-        Ok(Self { server, redeemer })
+        let resuming = tokio::spawn(resume_when_ready(db, redeemer.clone()));
+        Ok(Self {
+            server,
+            redeemer,
+            resuming,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -152,8 +152,37 @@ impl Application {
     /// start from its persisted state.
     pub async fn run(self) -> std::io::Result<()> {
         let result = self.server.run().await;
+        self.resuming.abort();
         self.redeemer.stop();
         result
+    }
+}
+
+/// How often a replica waiting for its schema or its database looks again.
+const RESUME_RETRY: Duration = Duration::from_secs(2);
+
+/// Resumes every voucher with redemption work left, once the schema is complete (a replica
+/// started with `--no-migrate` before the migration Job finished waits, unready, instead of
+/// exiting) and the database answers.
+async fn resume_when_ready(db: Database, redeemer: Redeemer) {
+    loop {
+        let outcome = match db.pending_migrations(&db::MIGRATIONS).await {
+            Ok(pending) if pending.is_empty() => redeemer
+                .resume_all()
+                .await
+                .map_err(|e| service_kit::error::cause_chain(&e)),
+            Ok(pending) => Err(format!("{} migration(s) not applied yet", pending.len())),
+            Err(err) => Err(err.to_string()),
+        };
+        match outcome {
+            Ok(0) => return,
+            Ok(resumed) => {
+                log::info!("resuming redemption of {resumed} voucher(s)");
+                return;
+            }
+            Err(reason) => log::warn!("redemption not resumed yet: {reason}"),
+        }
+        tokio::time::sleep(RESUME_RETRY).await;
     }
 }
 
@@ -204,19 +233,17 @@ fn allowed_keys(keys: &[String]) -> Result<HashSet<String>, StartupError> {
         .collect()
 }
 
-/// Ready when the database answers and the issuer answers HTTP at all.
-fn readiness(db: Database, issuer_url: &str) -> Result<Readiness, StartupError> {
+/// Ready when the database answers with the whole schema; degraded when the issuer does not
+/// answer HTTP at all.
+fn readiness(db: &Database, issuer_url: &str) -> Result<Readiness, StartupError> {
     let probe = http_client(Timeouts {
         connect: Duration::from_secs(2),
         request: Duration::from_secs(4),
     })?;
     let issuer_url = issuer_url.to_owned();
     Ok(Readiness::new()
-        .check("database", move || {
-            let db = db.clone();
-            async move { db.ping().await.map_err(|e| e.to_string()) }
-        })
-        .check("issuer", move || {
+        .database(db, &db::MIGRATIONS)
+        .dependency("issuer", move || {
             let request = probe.get(&issuer_url);
             async move {
                 request

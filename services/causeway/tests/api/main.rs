@@ -18,4 +18,5 @@ mod outage;
 mod payments;
 mod query;
 mod quota;
+mod schema;
 mod signatures;

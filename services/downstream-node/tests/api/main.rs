@@ -14,5 +14,6 @@ mod limits;
 mod new;
 mod openapi;
 mod outage;
+mod schema;
 mod status;
 mod whitelist;

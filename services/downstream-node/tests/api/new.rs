@@ -201,8 +201,7 @@ async fn concurrent_first_registrations(url: String) {
     let farmer = Identity::new(42);
     let body = farmer.signed_body();
     let path = format!("/new/{}", farmer.address);
-    let answers =
-        futures_util::future::join_all((0..8).map(|_| app.post(&path, &body))).await;
+    let answers = futures_util::future::join_all((0..8).map(|_| app.post(&path, &body))).await;
     for (status, body) in answers {
         assert_eq!(status, 200, "{body}");
     }

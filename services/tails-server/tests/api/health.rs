@@ -1,11 +1,12 @@
-//! Health, readiness (storage writable, ledger reachable) and metrics.
+//! Health, readiness (storage writable; the ledger's state reported, never unready) and
+//! metrics.
 
 use serde_json::Value;
 
 use crate::helpers::*;
 
 #[tokio::test]
-async fn ready_checks_storage_and_ledger() {
+async fn ready_checks_storage_and_reports_the_ledger_as_degraded() {
     let app = spawn_app().await;
     let live = app
         .client
@@ -27,17 +28,50 @@ async fn ready_checks_storage_and_ledger() {
     assert_eq!(report["checks"]["ledger"], "ok");
     assert_eq!(app.temp_files(), 0);
 
+    // The ledger going away degrades every replica but takes none out of service:
+    // downloads need no ledger.
+    let tails = tails_file(5);
+    let id = app.register("health", 5, &tails);
+    assert_eq!(answer(app.upload(&id, &tails).await).await.0, 200);
     app.sim.stop().await;
-    let unready = app
+    let degraded = app
         .client
         .get(format!("{}/health/ready", app.url))
         .send()
         .await
         .unwrap();
-    assert_eq!(unready.status(), 503);
-    let report: Value = unready.json().await.unwrap();
+    assert_eq!(degraded.status(), 200);
+    let report: Value = degraded.json().await.unwrap();
+    assert_eq!(report["status"], "degraded");
     assert_eq!(report["checks"]["storage"], "ok");
-    assert_ne!(report["checks"]["ledger"], "ok");
+    assert!(
+        report["checks"]["ledger"]
+            .as_str()
+            .unwrap()
+            .starts_with("unreachable: "),
+        "{report}"
+    );
+    let download = app
+        .client
+        .get(format!("{}/{id}", app.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(download.status(), 200);
+    assert_eq!(download.bytes().await.unwrap(), tails);
+    let metrics = app
+        .client
+        .get(format!("{}/metrics", app.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("tails_server_dependency_up{dependency=\"ledger\"} 0"),
+        "{metrics}"
+    );
 }
 
 #[tokio::test]

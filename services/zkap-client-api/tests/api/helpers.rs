@@ -43,6 +43,8 @@ pub struct Options {
     pub issuer_url: Option<String>,
     pub allowed_keys: Option<Vec<String>>,
     pub max_concurrent: Option<usize>,
+    /// `Some(false)`: start with `--no-migrate`.
+    pub migrate: Option<bool>,
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -96,6 +98,7 @@ pub async fn spawn_with(options: Options) -> TestApp {
         retry_max_delay_ms: 200,
         issuer_timeout_seconds: 30,
         max_concurrent_redemptions: options.max_concurrent.unwrap_or(4),
+        migrate: options.migrate.unwrap_or(true),
         ..Settings::default()
     };
     let (root, handle, redeemer) = start(&settings).await;

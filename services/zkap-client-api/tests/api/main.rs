@@ -10,4 +10,5 @@ mod outage;
 mod passes;
 mod price;
 mod redemption;
+mod schema;
 mod voucher;
