@@ -232,11 +232,12 @@ impl BitcoinRpc {
     async fn raw_call(&self, method: &str, params: Vec<Value>) -> Result<Value, CallError> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let request = json!({"jsonrpc": "1.0", "id": id, "method": method, "params": params});
-        let response = self
+        let request = self
             .client
             .post(self.url.clone())
             .basic_auth(&self.user, Some(&self.password))
-            .json(&request)
+            .json(&request);
+        let response = crate::request_id::tag(request)
             .send()
             .await
             .map_err(|e| CallError::Other(LedgerError::from_transport(e)))?;

@@ -94,10 +94,11 @@ impl IndyVdrProxy {
     }
 
     async fn get_text(&self, url: &str) -> Result<String, LedgerError> {
-        let response = self
+        let request = self
             .client
             .get(url)
-            .header(reqwest::header::ACCEPT, "application/json")
+            .header(reqwest::header::ACCEPT, "application/json");
+        let response = crate::request_id::tag(request)
             .send()
             .await
             .map_err(LedgerError::from_transport)?;

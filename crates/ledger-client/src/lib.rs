@@ -4,6 +4,7 @@
 pub mod bitcoin_rpc;
 mod error;
 pub mod indy;
+pub mod request_id;
 pub mod zkap;
 
 pub use error::LedgerError;

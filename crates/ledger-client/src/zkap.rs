@@ -89,10 +89,8 @@ impl ZkapIssuer {
     /// Asks the issuer to sign one redemption group. Refusals are `Ok(Refused(..))`; only a
     /// failed exchange is an `Err`.
     pub async fn redeem(&self, req: &RedeemRequest) -> Result<RedeemOutcome, LedgerError> {
-        let response = self
-            .client
-            .post(self.redeem_url.clone())
-            .json(req)
+        let request = self.client.post(self.redeem_url.clone()).json(req);
+        let response = crate::request_id::tag(request)
             .send()
             .await
             .map_err(LedgerError::from_transport)?;

@@ -73,6 +73,7 @@ impl Application {
                 .app_data(readiness.clone())
                 .app_data(web::PayloadConfig::new(body_limit))
                 .wrap(from_fn(record_metrics))
+                .wrap(from_fn(crate::request_id::middleware))
                 .wrap(request_logger())
                 .route("/health/live", web::get().to(live))
                 .route("/health/ready", web::get().to(crate::health::ready))
@@ -116,7 +117,7 @@ impl Application {
 }
 
 fn request_logger() -> Logger {
-    Logger::new("%{peer}xi \"%{request}xi\" %s %b %Dms")
+    Logger::new("%{peer}xi \"%{request}xi\" %s %b %Dms id=%{x-request-id}o")
         .custom_request_replace("peer", |req| {
             req.connection_info()
                 .realip_remote_addr()
@@ -178,12 +179,52 @@ async fn render_metrics(metrics: web::Data<Metrics>) -> HttpResponse {
         .body(metrics.render())
 }
 
+/// How log lines look.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// `[time LEVEL target] message`, for people.
+    #[default]
+    Plain,
+    /// One JSON object per line (`time`, `level`, `target`, `message`), for log collectors.
+    Json,
+}
+
+impl std::str::FromStr for LogFormat {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text.to_ascii_lowercase().as_str() {
+            "plain" | "text" => Ok(LogFormat::Plain),
+            "json" => Ok(LogFormat::Json),
+            other => Err(format!("unknown log format {other:?}: use plain or json")),
+        }
+    }
+}
+
 /// Starts `env_logger` with `RUST_LOG` if set, else `level` (e.g. `info`). Safe to call twice.
 pub fn init_logging(level: &str) {
+    init_logging_as(level, LogFormat::Plain);
+}
+
+/// [`init_logging`] in the given format.
+pub fn init_logging_as(level: &str, format: LogFormat) {
     let env = env_logger::Env::default().default_filter_or(level);
-    let _ = env_logger::Builder::from_env(env)
-        .format_timestamp_millis()
-        .try_init();
+    let mut builder = env_logger::Builder::from_env(env);
+    builder.format_timestamp_millis();
+    if format == LogFormat::Json {
+        builder.format(|out, record| {
+            use std::io::Write as _;
+            let line = json!({
+                "time": out.timestamp_millis().to_string(),
+                "level": record.level().as_str(),
+                "target": record.target(),
+                "message": record.args().to_string(),
+            });
+            writeln!(out, "{line}")
+        });
+    }
+    let _ = builder.try_init();
 }
 
 #[cfg(test)]

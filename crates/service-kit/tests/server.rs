@@ -126,6 +126,23 @@ async fn health_readiness_metrics_and_limits() {
     assert_eq!(body["checks"]["storage"], "not writable");
     assert_eq!(body["checks"]["database"], "ok");
 
+    // Every answer carries a request id: the client's own, or a new one.
+    let given = client
+        .get(format!("{}/health/live", app.base))
+        .header("x-request-id", "client-chosen-1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(given.headers()["x-request-id"], "client-chosen-1");
+    let made = client
+        .get(format!("{}/health/live", app.base))
+        .header("x-request-id", "not usable: has spaces")
+        .send()
+        .await
+        .unwrap();
+    let made = made.headers()["x-request-id"].to_str().unwrap().to_owned();
+    assert_eq!(made.len(), 32, "{made}");
+
     let small = client
         .post(format!("{}/echo/a", app.base))
         .body("tiny")
