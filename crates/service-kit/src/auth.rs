@@ -1,6 +1,9 @@
 //! API-token auth: `Authorization: <scheme> <token>` compared in constant time with a token
 //! kept in a file. The file is re-read whenever its metadata changes, so rotating the token
-//! needs no restart (Tahoe-LAFS rewrites `private/api_auth_token` in place).
+//! needs no restart (Tahoe-LAFS rewrites `private/api_auth_token` in place). A rewrite is
+//! seen half done (truncated, or briefly missing) now and then: the last good token stays in
+//! force until the file holds a token again, so requests never fail for it. Only a service
+//! that never had a token refuses requests ([`AuthError::NoToken`], answered 503).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -23,14 +26,22 @@ pub enum AuthError {
     WrongScheme,
     #[error("invalid API token")]
     InvalidToken,
+    /// The token file has never held a token since the service started.
+    #[error("no API token yet: {0}")]
+    NoToken(String),
+}
+
+/// Why the token file gave no token this time.
+#[derive(Debug, thiserror::Error)]
+enum Unreadable {
     #[error("cannot read the API token file {path}: {source}")]
-    TokenFile {
+    File {
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
     #[error("the API token file {0} is empty")]
-    EmptyTokenFile(PathBuf),
+    Empty(PathBuf),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,8 +52,12 @@ struct FileStamp {
 
 #[derive(Debug)]
 struct Cached {
-    stamp: FileStamp,
-    token: Vec<u8>,
+    /// The file's stamp when last read (`None`: it was missing).
+    stamp: Option<FileStamp>,
+    /// The last good token, kept while the file is empty or missing.
+    token: Option<Vec<u8>>,
+    /// Why the file gave no token at its last read, if it did not.
+    problem: Option<String>,
 }
 
 /// The expected token, its file, and the `WWW-Authenticate` challenge to answer 401 with.
@@ -55,15 +70,29 @@ pub struct ApiToken {
 }
 
 impl ApiToken {
-    /// Reads the token file once, so a missing or empty file is a start-up error.
-    pub fn from_file(path: &Path, scheme: &str, realm: &str) -> Result<Self, AuthError> {
-        let (stamp, token) = read_token(path)?;
-        Ok(Self {
+    /// Reads the token file. A missing or empty file is not fatal (the file may be written
+    /// after the service starts), but until it holds a token every request is refused, and
+    /// [`ApiToken::has_token`] (a readiness check) says no.
+    pub fn from_file(path: &Path, scheme: &str, realm: &str) -> Self {
+        let token = Self {
             path: path.to_owned(),
             scheme: scheme.to_owned(),
             realm: realm.to_owned(),
-            cached: Arc::new(Mutex::new(Cached { stamp, token })),
-        })
+            cached: Arc::new(Mutex::new(Cached {
+                stamp: None,
+                token: None,
+                problem: None,
+            })),
+        };
+        if let Err(err) = token.current_token() {
+            log::warn!("{err}");
+        }
+        token
+    }
+
+    /// `Err(reason)` while no token has ever been read.
+    pub fn has_token(&self) -> Result<(), String> {
+        self.current_token().map(drop).map_err(|e| e.to_string())
     }
 
     /// Checks an `Authorization` header value. The scheme is case-insensitive (RFC 9110).
@@ -108,38 +137,60 @@ impl ApiToken {
 
     fn current_token(&self) -> Result<Vec<u8>, AuthError> {
         let mut cached = self.cached.lock().unwrap_or_else(|e| e.into_inner());
-        let stamp = stamp_of(&self.path)?;
-        if stamp != cached.stamp {
-            let (stamp, token) = read_token(&self.path)?;
-            log::info!("API token file {} changed; reloaded", self.path.display());
-            *cached = Cached { stamp, token };
+        let stamp = stamp_of(&self.path).ok();
+        if stamp.is_none() || stamp != cached.stamp {
+            let read = read_token(&self.path);
+            // A missing file is read again each time: its reappearance has no stamp to compare.
+            cached.stamp = stamp;
+            match read {
+                Ok(token) => {
+                    if cached.token.is_some() && cached.token.as_ref() != Some(&token) {
+                        log::info!("API token file {} changed; reloaded", self.path.display());
+                    }
+                    cached.token = Some(token);
+                    cached.problem = None;
+                }
+                Err(err) => {
+                    let problem = err.to_string();
+                    if cached.problem.as_ref() != Some(&problem) {
+                        match cached.token {
+                            Some(_) => log::warn!("{problem}; the last good token stays in force"),
+                            None => {
+                                log::warn!("{problem}; requests are refused until it holds one")
+                            }
+                        }
+                    }
+                    cached.problem = Some(problem);
+                }
+            }
         }
-        Ok(cached.token.clone())
+        match &cached.token {
+            Some(token) => Ok(token.clone()),
+            None => Err(AuthError::NoToken(
+                cached.problem.clone().unwrap_or_default(),
+            )),
+        }
     }
 }
 
-fn stamp_of(path: &Path) -> Result<FileStamp, AuthError> {
-    let meta = fs::metadata(path).map_err(|source| AuthError::TokenFile {
-        path: path.to_owned(),
-        source,
-    })?;
+fn stamp_of(path: &Path) -> std::io::Result<FileStamp> {
+    let meta = fs::metadata(path)?;
     Ok(FileStamp {
         modified: meta.modified().ok(),
         len: meta.len(),
     })
 }
 
-fn read_token(path: &Path) -> Result<(FileStamp, Vec<u8>), AuthError> {
-    let stamp = stamp_of(path)?;
-    let text = fs::read_to_string(path).map_err(|source| AuthError::TokenFile {
+fn read_token(path: &Path) -> Result<Vec<u8>, Unreadable> {
+    let text = fs::read_to_string(path).map_err(|source| Unreadable::File {
         path: path.to_owned(),
         source,
     })?;
     let token = text.trim();
     if token.is_empty() {
-        return Err(AuthError::EmptyTokenFile(path.to_owned()));
+        return Err(Unreadable::Empty(path.to_owned()));
     }
-    Ok((stamp, token.as_bytes().to_vec()))
+    Ok(token.as_bytes().to_vec())
 }
 
 #[cfg(test)]
@@ -156,7 +207,7 @@ mod tests {
     #[test]
     fn accepts_only_the_right_scheme_and_token() {
         let (_dir, path) = token_file("s3cret\n");
-        let auth = ApiToken::from_file(&path, "tahoe-lafs", "tahoe-lafs").unwrap();
+        let auth = ApiToken::from_file(&path, "tahoe-lafs", "tahoe-lafs");
         assert!(auth.check(Some("tahoe-lafs s3cret")).is_ok());
         assert!(auth.check(Some("Tahoe-LAFS s3cret")).is_ok());
         assert!(matches!(auth.check(None), Err(AuthError::Missing)));
@@ -182,7 +233,7 @@ mod tests {
     #[test]
     fn rereads_the_file_when_it_changes() {
         let (_dir, path) = token_file("first");
-        let auth = ApiToken::from_file(&path, "tahoe-lafs", "tahoe-lafs").unwrap();
+        let auth = ApiToken::from_file(&path, "tahoe-lafs", "tahoe-lafs");
         assert!(auth.check(Some("tahoe-lafs first")).is_ok());
         // A different length changes the stamp even where mtime granularity is coarse.
         fs::write(&path, "second-token").unwrap();
@@ -194,16 +245,45 @@ mod tests {
     }
 
     #[test]
-    fn missing_or_empty_file_is_an_error() {
+    fn a_rewrite_seen_half_done_keeps_the_last_good_token() {
+        let (_dir, path) = token_file("first");
+        let auth = ApiToken::from_file(&path, "tahoe-lafs", "tahoe-lafs");
+        // Truncated, then missing: the old token still works, a wrong one still does not.
+        fs::write(&path, "").unwrap();
+        assert!(auth.check(Some("tahoe-lafs first")).is_ok());
+        fs::remove_file(&path).unwrap();
+        assert!(auth.check(Some("tahoe-lafs first")).is_ok());
+        assert!(matches!(
+            auth.check(Some("tahoe-lafs other")),
+            Err(AuthError::InvalidToken)
+        ));
+        assert!(auth.has_token().is_ok());
+        // The new token, once written, replaces it.
+        fs::write(&path, "second\n").unwrap();
+        assert!(auth.check(Some("tahoe-lafs second")).is_ok());
+        assert!(matches!(
+            auth.check(Some("tahoe-lafs first")),
+            Err(AuthError::InvalidToken)
+        ));
+    }
+
+    #[test]
+    fn without_any_token_yet_requests_are_refused_until_one_is_written() {
         let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("api_auth_token");
+        let auth = ApiToken::from_file(&path, "x", "x");
         assert!(matches!(
-            ApiToken::from_file(&dir.path().join("nope"), "x", "x"),
-            Err(AuthError::TokenFile { .. })
+            auth.check(Some("x anything")),
+            Err(AuthError::NoToken(_))
         ));
-        let (_dir, path) = token_file("  \n");
+        assert!(auth.has_token().is_err());
+        fs::write(&path, "  \n").unwrap();
         assert!(matches!(
-            ApiToken::from_file(&path, "x", "x"),
-            Err(AuthError::EmptyTokenFile(_))
+            auth.check(Some("x anything")),
+            Err(AuthError::NoToken(_))
         ));
+        fs::write(&path, "late\n").unwrap();
+        assert!(auth.check(Some("x late")).is_ok());
+        assert!(auth.has_token().is_ok());
     }
 }

@@ -26,6 +26,9 @@ pub enum ApiError {
     MethodNotAllowed,
     #[error("not enough spendable tokens: {requested} requested, {spendable} spendable")]
     NotEnoughTokens { requested: u64, spendable: u64 },
+    /// The API token file has held no token since start-up.
+    #[error("no API token configured yet; try again later")]
+    NoApiToken,
     #[error(transparent)]
     Db(#[from] DbError),
     #[error("database query failed: {0}")]
@@ -73,10 +76,15 @@ impl ServiceError for ApiError {
             ApiError::UnknownVoucher | ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::NotEnoughTokens { .. } => StatusCode::CONFLICT,
+            ApiError::NoApiToken => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Db(_) | ApiError::Query(_) | ApiError::Internal(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
         }
+    }
+
+    fn retry_after(&self) -> Option<u64> {
+        matches!(self, ApiError::NoApiToken).then_some(5)
     }
 
     fn extra(&self) -> Map<String, Value> {

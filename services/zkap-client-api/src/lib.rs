@@ -70,7 +70,7 @@ impl Application {
             .as_deref()
             .ok_or(StartupError::Missing("ristretto_issuer_root_url"))?;
         let allowed_public_keys = allowed_keys(&settings.allowed_public_keys)?;
-        let token = ApiToken::from_file(token_file, "tahoe-lafs", "tahoe-lafs")?;
+        let token = ApiToken::from_file(token_file, "tahoe-lafs", "tahoe-lafs");
 
         let db = connect(settings).await?;
         let client = http_client(Timeouts {
@@ -120,7 +120,7 @@ impl Application {
         });
         let token = web::Data::new(token);
 
-        let readiness = readiness(&db, issuer_url)?;
+        let readiness = readiness(&db, issuer_url, token.get_ref().clone())?;
         let mut options = ServerOptions::new(&settings.host, settings.port);
         options.body_limit = settings.body_limit;
         let server =
@@ -235,7 +235,7 @@ fn allowed_keys(keys: &[String]) -> Result<HashSet<String>, StartupError> {
 
 /// Ready when the database answers with the whole schema; degraded when the issuer does not
 /// answer HTTP at all.
-fn readiness(db: &Database, issuer_url: &str) -> Result<Readiness, StartupError> {
+fn readiness(db: &Database, issuer_url: &str, token: ApiToken) -> Result<Readiness, StartupError> {
     let probe = http_client(Timeouts {
         connect: Duration::from_secs(2),
         request: Duration::from_secs(4),
@@ -243,6 +243,7 @@ fn readiness(db: &Database, issuer_url: &str) -> Result<Readiness, StartupError>
     let issuer_url = issuer_url.to_owned();
     Ok(Readiness::new()
         .database(db, &db::MIGRATIONS)
+        .check("api_token", move || std::future::ready(token.has_token()))
         .dependency("issuer", move || {
             let request = probe.get(&issuer_url);
             async move {

@@ -95,14 +95,11 @@ fn unauthorized(token: &ApiToken) -> HttpResponse {
     ))
 }
 
-/// Maps a failed check to its answer: 401 for the client's mistakes, 500 when our token file is
-/// unreadable.
+/// Maps a failed check to its answer: 401 for the client's mistakes, 503 while the service
+/// has never had a token to check against.
 fn rejection(token: &ApiToken, err: &AuthError) -> HttpResponse {
     match err {
-        AuthError::TokenFile { .. } | AuthError::EmptyTokenFile(_) => {
-            log::error!("cannot check API tokens: {err}");
-            actix_web::ResponseError::error_response(&ApiError::Internal(err.to_string()))
-        }
+        AuthError::NoToken(_) => actix_web::ResponseError::error_response(&ApiError::NoApiToken),
         _ => unauthorized(token),
     }
 }

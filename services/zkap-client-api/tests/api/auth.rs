@@ -97,6 +97,57 @@ async fn a_rotated_token_file_takes_effect_without_restart() {
     assert_eq!(response.status(), 200);
 }
 
+/// Tahoe-LAFS rewrites the token file in place: while it is seen truncated or missing,
+/// requests with the (unchanged) token keep being served, never 500.
+#[actix_web::test]
+async fn a_token_file_rewritten_in_place_never_interrupts_service() {
+    let app = spawn_app().await;
+    let path = app.token_file.clone();
+    let token = app.token.clone();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let rewriting = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                std::fs::File::create(&path).unwrap();
+                std::thread::sleep(std::time::Duration::from_millis(1));
+                let _ = std::fs::remove_file(&path);
+                std::thread::sleep(std::time::Duration::from_millis(1));
+                std::fs::write(&path, format!("{token}\n")).unwrap();
+            }
+        })
+    };
+    for _ in 0..300 {
+        let response = app.get("version").send().await.unwrap();
+        assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    rewriting.join().unwrap();
+}
+
+/// A service whose token file has never held a token is unready and answers 503 (JSON, with
+/// `Retry-After`) until the file is written.
+#[actix_web::test]
+async fn without_any_token_yet_the_service_waits_for_one() {
+    let mut app = spawn_app().await;
+    std::fs::remove_file(&app.token_file).unwrap();
+    app.restart().await;
+    let response = app.get("version").send().await.unwrap();
+    assert_eq!(response.status(), 503);
+    assert!(response.headers().contains_key("retry-after"));
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert!(
+        body["error"].as_str().unwrap().contains("no API token"),
+        "{body}"
+    );
+    let (status, report) = service_kit::testing::readiness(&app.root).await;
+    assert_eq!(status, 503, "{report}");
+
+    std::fs::write(&app.token_file, format!("{}\n", app.token)).unwrap();
+    assert_eq!(app.get("version").send().await.unwrap().status(), 200);
+    assert_eq!(service_kit::testing::readiness(&app.root).await.0, 200);
+}
+
 #[actix_web::test]
 async fn other_methods_get_405_with_allow() {
     let app = spawn_app().await;
