@@ -1,7 +1,10 @@
 use std::collections::BTreeMap;
 
 use diesel::prelude::*;
-use service_kit::db::DbConnection;
+use diesel::sql_types::BigInt;
+use service_kit::db::{Backend, DbConnection};
+
+use super::prepared::{Bind, Statement};
 
 use super::schema::{buckets, documents};
 use crate::domain::bucket::Bucket;
@@ -81,6 +84,24 @@ pub fn charge_storage(
     size: i64,
     now: i64,
 ) -> QueryResult<Option<i64>> {
+    if conn.backend() == Backend::Postgres {
+        // One round trip: choose and debit in one statement.
+        let binds = [
+            Bind::Int(size),
+            Bind::Text(owner),
+            Bind::Int(now),
+            Bind::Int(size),
+            Bind::Int(size),
+        ];
+        return Statement::<BigInt>::new(
+            "UPDATE buckets SET bytes_used = bytes_used + ? WHERE id = (SELECT id FROM buckets \
+             WHERE owner = ? AND expires_at > ? AND bytes_used + ? <= bytes_total \
+             ORDER BY expires_at, id LIMIT 1) AND bytes_used + ? <= bytes_total RETURNING id",
+            &binds,
+        )
+        .get_result(conn)
+        .optional();
+    }
     let candidates: Vec<i64> = buckets::table
         .filter(buckets::owner.eq(owner))
         .filter(buckets::expires_at.gt(now))
@@ -90,12 +111,12 @@ pub fn charge_storage(
         .limit(4)
         .load(conn)?;
     for id in candidates {
-        let charged = diesel::update(
-            buckets::table
-                .find(id)
-                .filter((buckets::bytes_used + size).le(buckets::bytes_total)),
+        let binds = [Bind::Int(size), Bind::Int(id), Bind::Int(size)];
+        let charged = Statement::<()>::new(
+            "UPDATE buckets SET bytes_used = bytes_used + ? WHERE id = ? \
+             AND bytes_used + ? <= bytes_total",
+            &binds,
         )
-        .set(buckets::bytes_used.eq(buckets::bytes_used + size))
         .execute(conn)?;
         if charged == 1 {
             return Ok(Some(id));
@@ -105,9 +126,12 @@ pub fn charge_storage(
 }
 
 pub fn refund_storage(conn: &mut DbConnection, bucket: i64, size: i64) -> QueryResult<()> {
-    diesel::update(buckets::table.find(bucket))
-        .set(buckets::bytes_used.eq(buckets::bytes_used - size))
-        .execute(conn)?;
+    let binds = [Bind::Int(size), Bind::Int(bucket)];
+    Statement::<()>::new(
+        "UPDATE buckets SET bytes_used = bytes_used - ? WHERE id = ?",
+        &binds,
+    )
+    .execute(conn)?;
     Ok(())
 }
 
@@ -154,9 +178,12 @@ pub fn record_transfer(conn: &mut DbConnection, served: &Served, now: i64) -> Qu
             }
         }
         for (bucket, bytes) in charges {
-            diesel::update(buckets::table.find(bucket))
-                .set(buckets::transfer_used.eq(buckets::transfer_used + bytes))
-                .execute(conn)?;
+            let binds = [Bind::Int(bytes), Bind::Int(bucket)];
+            Statement::<()>::new(
+                "UPDATE buckets SET transfer_used = transfer_used + ? WHERE id = ?",
+                &binds,
+            )
+            .execute(conn)?;
         }
     }
     Ok(())

@@ -2,6 +2,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 use service_kit::db::{Backend, DbConnection};
 
+use super::prepared::{Bind, Statement};
 use super::schema::documents;
 
 /// Where a document is accounted.
@@ -23,42 +24,43 @@ pub fn placement(conn: &mut DbConnection, key: &str) -> QueryResult<Option<Place
 /// What `/get` needs in one round trip: the value, where it is accounted, and the transfer
 /// left in the owner's live buckets as written so far (negative when a flush charged past
 /// the quota).
-#[derive(Debug, QueryableByName)]
+#[derive(Debug)]
 pub struct Readable {
-    #[diesel(sql_type = Text)]
     pub value: String,
-    #[diesel(sql_type = Text)]
     pub owner: String,
-    #[diesel(sql_type = BigInt)]
     pub bucket_id: i64,
-    #[diesel(sql_type = BigInt)]
     pub room: i64,
 }
 
 pub fn read(conn: &mut DbConnection, key: &str, now: i64) -> QueryResult<Option<Readable>> {
-    const ROOM: &str = "SELECT SUM(b.transfer_total - b.transfer_used) FROM buckets b \
-                        WHERE b.owner = d.owner AND b.expires_at >";
+    macro_rules! read_sql {
+        ($cast:literal, $end:literal) => {
+            concat!(
+                "SELECT d.value, d.owner, d.bucket_id, ",
+                $cast,
+                "COALESCE((SELECT SUM(b.transfer_total - b.transfer_used) FROM buckets b \
+                 WHERE b.owner = d.owner AND b.expires_at > ?), 0)",
+                $end,
+                " FROM documents d WHERE d.doc_key = ?"
+            )
+        };
+    }
     let sql = match conn.backend() {
-        Backend::Postgres => format!(
-            "SELECT d.value, d.owner, d.bucket_id, \
-             CAST(COALESCE(({ROOM} $1), 0) AS BIGINT) AS room \
-             FROM documents d WHERE d.doc_key = $2"
-        ),
-        Backend::Mysql => format!(
-            "SELECT d.value, d.owner, d.bucket_id, \
-             CAST(COALESCE(({ROOM} ?), 0) AS SIGNED) AS room \
-             FROM documents d WHERE d.doc_key = ?"
-        ),
-        Backend::Sqlite => format!(
-            "SELECT d.value, d.owner, d.bucket_id, COALESCE(({ROOM} ?), 0) AS room \
-             FROM documents d WHERE d.doc_key = ?"
-        ),
+        Backend::Postgres => read_sql!("CAST(", " AS BIGINT)"),
+        Backend::Mysql => read_sql!("CAST(", " AS SIGNED)"),
+        Backend::Sqlite => read_sql!("", ""),
     };
-    diesel::sql_query(sql)
-        .bind::<BigInt, _>(now)
-        .bind::<Text, _>(key)
-        .get_result(conn)
-        .optional()
+    let binds = [Bind::Int(now), Bind::Text(key)];
+    let row: Option<(String, String, i64, i64)> =
+        Statement::<(Text, Text, BigInt, BigInt)>::new(sql, &binds)
+            .get_result(conn)
+            .optional()?;
+    Ok(row.map(|(value, owner, bucket_id, room)| Readable {
+        value,
+        owner,
+        bucket_id,
+        room,
+    }))
 }
 
 pub struct NewDocument<'a> {
@@ -87,15 +89,20 @@ pub fn insert(conn: &mut DbConnection, doc: &NewDocument<'_>) -> QueryResult<()>
 }
 
 pub fn update(conn: &mut DbConnection, doc: &NewDocument<'_>) -> QueryResult<()> {
-    diesel::update(documents::table.find(doc.key))
-        .set((
-            documents::value.eq(doc.value),
-            documents::bucket_id.eq(doc.bucket_id),
-            documents::size.eq(doc.size),
-            documents::testnet.eq(doc.testnet),
-            documents::updated_at.eq(doc.now),
-        ))
-        .execute(conn)?;
+    let binds = [
+        Bind::Text(doc.value),
+        Bind::Int(doc.bucket_id),
+        Bind::Int(doc.size),
+        Bind::Bool(doc.testnet),
+        Bind::Int(doc.now),
+        Bind::Text(doc.key),
+    ];
+    Statement::<()>::new(
+        "UPDATE documents SET value = ?, bucket_id = ?, size = ?, testnet = ?, updated_at = ? \
+         WHERE doc_key = ?",
+        &binds,
+    )
+    .execute(conn)?;
     Ok(())
 }
 

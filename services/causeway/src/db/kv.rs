@@ -51,14 +51,13 @@ pub fn put(conn: &mut DbConnection, put: &Put, clock: Clock) -> Result<(), ApiEr
     if binds.is_none() {
         owner.authorise(&put.signer)?;
     }
-    nonces::check(
-        conn,
-        &owner.address,
-        put.nonce.as_str(),
-        clock.now,
-        clock.nonce_ttl,
-    )?;
-    nonces::remember(conn, &owner.address, &put.digest)?;
+    // Read once the lock is held, so nothing in it predates the previous writer's commit.
+    let found = owners::before_put(conn, &owner.address, key, &put.digest, clock.now)?;
+    nonces::matches(found.nonce, put.nonce.as_str(), clock.now, clock.nonce_ttl)?;
+    if !found.fresh {
+        return Err(ApiError::Replay);
+    }
+    let mut existing = found.placement;
     if let Some(delegate) = &binds
         && (!owner.bound || owner.delegate != *delegate)
     {
@@ -73,9 +72,13 @@ pub fn put(conn: &mut DbConnection, put: &Put, clock: Clock) -> Result<(), ApiEr
                 ", provisional"
             },
         );
+        if purged > 0 {
+            existing = documents::placement(conn, key)?;
+        }
     }
-    buckets::relocate_expired(conn, &owner.address, clock.now)?;
-    let existing = documents::placement(conn, key)?;
+    if found.stranded && buckets::relocate_expired(conn, &owner.address, clock.now)? > 0 {
+        existing = documents::placement(conn, key)?;
+    }
     if let Some(placement) = &existing {
         if placement.owner != owner.address {
             return Err(ApiError::KeyTaken);

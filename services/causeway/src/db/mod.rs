@@ -8,6 +8,7 @@ pub mod documents;
 pub mod kv;
 pub mod nonces;
 pub mod owners;
+pub mod prepared;
 pub mod schema;
 pub mod search;
 pub mod stats;

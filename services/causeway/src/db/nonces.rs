@@ -41,7 +41,17 @@ pub fn check(
     now: i64,
     ttl: i64,
 ) -> Result<(), ApiError> {
-    match current(conn, owner)? {
+    matches(current(conn, owner)?, nonce, now, ttl)
+}
+
+/// `Ok` when `nonce` is `current`, the owner's nonce and when it was issued, and still live.
+pub fn matches(
+    current: Option<(String, i64)>,
+    nonce: &str,
+    now: i64,
+    ttl: i64,
+) -> Result<(), ApiError> {
+    match current {
         Some((stored, issued)) if stored == nonce && now < issued.saturating_add(ttl) => Ok(()),
         _ => Err(ApiError::BadNonce),
     }

@@ -3,8 +3,10 @@ use diesel::sql_types::{Bool, Text};
 use service_kit::db::{Backend, DbConnection};
 
 use super::buckets;
+use super::prepared::{Bind, Statement};
 use super::schema::{documents, owners};
 use crate::domain::Owner;
+use crate::error::ApiError;
 
 /// Registers an owner unless it exists, with a provisional (unbound) delegate. An existing
 /// owner is left as it is: an unsigned registration never replaces a delegate, provisional
@@ -46,16 +48,6 @@ pub fn find(conn: &mut DbConnection, address: &str) -> QueryResult<Option<Owner>
         })
 }
 
-#[derive(QueryableByName)]
-struct LockedOwner {
-    #[diesel(sql_type = Text)]
-    address: String,
-    #[diesel(sql_type = Text)]
-    delegate: String,
-    #[diesel(sql_type = Bool)]
-    delegate_bound: bool,
-}
-
 /// Reads the owner and, inside a transaction, locks its row until commit: every write to an
 /// owner's documents, nonce and buckets goes through here, so they are serialised per owner
 /// while different owners proceed in parallel. SQLite's immediate transaction already
@@ -63,18 +55,18 @@ struct LockedOwner {
 pub fn lock(conn: &mut DbConnection, address: &str) -> QueryResult<Option<Owner>> {
     let sql = match conn.backend() {
         Backend::Sqlite => return find(conn, address),
-        Backend::Postgres => {
-            "SELECT address, delegate, delegate_bound FROM owners WHERE address = $1 FOR UPDATE"
-        }
-        Backend::Mysql => {
+        Backend::Postgres | Backend::Mysql => {
             "SELECT address, delegate, delegate_bound FROM owners WHERE address = ? FOR UPDATE"
         }
     };
-    let rows: Vec<LockedOwner> = diesel::sql_query(sql).bind::<Text, _>(address).load(conn)?;
-    Ok(rows.into_iter().next().map(|row| Owner {
-        address: row.address,
-        delegate: row.delegate,
-        bound: row.delegate_bound,
+    let binds = [Bind::Text(address)];
+    let row: Option<(String, String, bool)> = Statement::<(Text, Text, Bool)>::new(sql, &binds)
+        .get_result(conn)
+        .optional()?;
+    Ok(row.map(|(address, delegate, bound)| Owner {
+        address,
+        delegate,
+        bound,
     }))
 }
 
@@ -136,4 +128,102 @@ pub fn lock_all(conn: &mut DbConnection, addresses: &[&str]) -> QueryResult<()> 
     }
     query.execute(conn)?;
     Ok(())
+}
+
+/// What a put needs to know before it writes, once the owner is locked ([`lock`]): the
+/// owner's nonce, where the key is stored now, whether some expired bucket of the owner
+/// still holds documents, and whether the request's digest was new (it is remembered now;
+/// an error later rolls that back with the rest). One round trip on PostgreSQL.
+pub struct BeforePut {
+    pub nonce: Option<(String, i64)>,
+    pub placement: Option<super::documents::Placement>,
+    pub stranded: bool,
+    pub fresh: bool,
+}
+
+type BeforePutRow = (
+    Option<String>,
+    Option<i64>,
+    Option<String>,
+    Option<i64>,
+    Option<i64>,
+    bool,
+    bool,
+);
+
+pub fn before_put(
+    conn: &mut DbConnection,
+    owner: &str,
+    key: &str,
+    digest: &str,
+    now: i64,
+) -> Result<BeforePut, ApiError> {
+    use diesel::sql_types::{BigInt, Nullable};
+    macro_rules! before_put_sql {
+        ($with:literal, $fresh:literal) => {
+            concat!(
+                $with,
+                "SELECT n.nonce, n.created_at, d.owner, d.bucket_id, d.size, \
+                 EXISTS (SELECT 1 FROM buckets b WHERE b.owner = o.address \
+                 AND b.expires_at <= ? AND b.bytes_used > 0), ",
+                $fresh,
+                " FROM owners o LEFT JOIN nonces n ON n.owner = o.address \
+                 LEFT JOIN documents d ON d.doc_key = ? WHERE o.address = ?"
+            )
+        };
+    }
+    let postgres = conn.backend() == Backend::Postgres;
+    let text: [&str; 2];
+    let binds: &[Bind<'_>] = if postgres {
+        text = [owner, digest];
+        &[
+            Bind::Text(text[0]),
+            Bind::Text(text[1]),
+            Bind::Int(now),
+            Bind::Text(key),
+            Bind::Text(owner),
+        ]
+    } else {
+        &[Bind::Int(now), Bind::Text(key), Bind::Text(owner)]
+    };
+    let sql = if postgres {
+        before_put_sql!(
+            "WITH used AS (INSERT INTO used_messages (owner, digest) VALUES (?, ?) \
+             ON CONFLICT DO NOTHING RETURNING 1) ",
+            "EXISTS (SELECT 1 FROM used)"
+        )
+    } else {
+        before_put_sql!("", "1 = 1")
+    };
+    let (nonce, issued, doc_owner, bucket_id, size, stranded, mut fresh): BeforePutRow =
+        Statement::<(
+            Nullable<Text>,
+            Nullable<BigInt>,
+            Nullable<Text>,
+            Nullable<BigInt>,
+            Nullable<BigInt>,
+            Bool,
+            Bool,
+        )>::new(sql, binds)
+        .get_result(conn)?;
+    if !postgres {
+        fresh = match super::nonces::remember(conn, owner, digest) {
+            Ok(()) => true,
+            Err(ApiError::Replay) => false,
+            Err(err) => return Err(err),
+        };
+    }
+    Ok(BeforePut {
+        nonce: nonce.zip(issued),
+        placement: match (doc_owner, bucket_id, size) {
+            (Some(owner), Some(bucket_id), Some(size)) => Some(super::documents::Placement {
+                owner,
+                bucket_id,
+                size,
+            }),
+            _ => None,
+        },
+        stranded,
+        fresh,
+    })
 }
