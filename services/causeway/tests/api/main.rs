@@ -20,3 +20,4 @@ mod query;
 mod quota;
 mod schema;
 mod signatures;
+mod transfer;
