@@ -26,6 +26,8 @@ pub enum ApiError {
     MethodNotAllowed,
     #[error("not enough spendable tokens: {requested} requested, {spendable} spendable")]
     NotEnoughTokens { requested: u64, spendable: u64 },
+    #[error("Idempotency-Key already used for a different request")]
+    IdempotencyKeyReused,
     /// The API token file has held no token since start-up.
     #[error("no API token configured yet; try again later")]
     NoApiToken,
@@ -77,6 +79,7 @@ impl ServiceError for ApiError {
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::NotEnoughTokens { .. } => StatusCode::CONFLICT,
             ApiError::NoApiToken => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Db(_) | ApiError::Query(_) | ApiError::Internal(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }

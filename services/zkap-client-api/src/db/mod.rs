@@ -2,6 +2,7 @@
 //! `Database::run` / `Database::transaction`, off the async executor.
 
 pub mod lease;
+pub mod pass_requests;
 pub mod schema;
 pub mod tokens;
 pub mod vouchers;

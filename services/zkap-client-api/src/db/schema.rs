@@ -53,3 +53,12 @@ diesel::table! {
         pass_count -> BigInt,
     }
 }
+
+diesel::table! {
+    pass_requests (idempotency_key) {
+        idempotency_key -> Text,
+        request_hash -> Text,
+        passes -> Text,
+        created -> BigInt,
+    }
+}

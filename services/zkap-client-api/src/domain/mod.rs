@@ -1,5 +1,6 @@
 //! Rules with no I/O: vouchers and their states, prices, tokens and passes, timestamps.
 
+pub mod idempotency;
 pub mod pass;
 pub mod pricing;
 pub mod time;

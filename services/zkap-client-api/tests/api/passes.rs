@@ -103,3 +103,60 @@ async fn concurrent_passes_never_share_a_token(database_url: String) {
 }
 
 service_kit::backend_tests!(concurrent_passes, concurrent_passes_never_share_a_token);
+
+/// A client that lost the answer retries with the same `Idempotency-Key` and gets the same
+/// passes; racing retries all get them; tokens are spent once. A key reused with another
+/// request is refused, a malformed key is a 400.
+async fn idempotent_passes(database_url: String) {
+    let app = spawn_app_on(database_url).await;
+    app.redeemed_voucher().await;
+    let with_key = |key: &str, count: u64| {
+        app.post("passes", &json!({"message": MESSAGE, "count": count}))
+            .header("idempotency-key", key)
+            .send()
+    };
+
+    let first = with_key("retry-me-1", 3).await.unwrap();
+    assert_eq!(first.status(), 200);
+    assert!(!first.headers().contains_key("idempotent-replayed"));
+    let first: Value = first.json().await.unwrap();
+    let again = with_key("retry-me-1", 3).await.unwrap();
+    assert_eq!(again.status(), 200);
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    assert_eq!(again.json::<Value>().await.unwrap(), first);
+    assert_eq!(app.spendable().await, TOKENS - 3);
+
+    let racing = futures_util::future::join_all((0..6).map(|_| with_key("race-2", 2))).await;
+    let mut answers = HashSet::new();
+    for response in racing {
+        let response = response.unwrap();
+        assert_eq!(response.status(), 200);
+        answers.insert(response.text().await.unwrap());
+    }
+    assert_eq!(answers.len(), 1, "{answers:?}");
+    assert_eq!(app.spendable().await, TOKENS - 5);
+
+    let reused = with_key("retry-me-1", 4).await.unwrap();
+    assert_eq!(reused.status(), 422);
+    let body: Value = reused.json().await.unwrap();
+    assert_eq!(
+        body["error"],
+        "Idempotency-Key already used for a different request"
+    );
+    let malformed = with_key("has spaces", 1).await.unwrap();
+    assert_eq!(malformed.status(), 400);
+    assert_eq!(app.spendable().await, TOKENS - 5);
+
+    // Without the header, nothing changes: every request spends.
+    for _ in 0..2 {
+        let plain = app
+            .post("passes", &json!({"message": MESSAGE, "count": 1}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(plain.status(), 200);
+    }
+    assert_eq!(app.spendable().await, TOKENS - 7);
+}
+
+service_kit::backend_tests!(idempotency, idempotent_passes);
