@@ -88,6 +88,37 @@ pub fn insert(conn: &mut DbConnection, doc: &NewDocument<'_>) -> QueryResult<()>
     Ok(())
 }
 
+/// PostgreSQL only: debits the document's size from the owner's live bucket expiring first
+/// with room (as [`super::buckets::charge_storage`]) and inserts the document there, in one
+/// round trip; the bucket, or `None` when no bucket has room (nothing is written then).
+/// `doc.bucket_id` is ignored.
+pub fn insert_charged(conn: &mut DbConnection, doc: &NewDocument<'_>) -> QueryResult<Option<i64>> {
+    let binds = [
+        Bind::Int(doc.size),
+        Bind::Text(doc.owner),
+        Bind::Int(doc.now),
+        Bind::Int(doc.size),
+        Bind::Int(doc.size),
+        Bind::Text(doc.key),
+        Bind::Text(doc.value),
+        Bind::Text(doc.owner),
+        Bind::Int(doc.size),
+        Bind::Bool(doc.testnet),
+        Bind::Int(doc.now),
+    ];
+    Statement::<BigInt>::new(
+        "WITH charged AS (UPDATE buckets SET bytes_used = bytes_used + ? \
+         WHERE id = (SELECT id FROM buckets WHERE owner = ? AND expires_at > ? \
+         AND bytes_used + ? <= bytes_total ORDER BY expires_at, id LIMIT 1) \
+         AND bytes_used + ? <= bytes_total RETURNING id) \
+         INSERT INTO documents (doc_key, value, owner, bucket_id, size, testnet, updated_at) \
+         SELECT ?, ?, ?, charged.id, ?, ?, ? FROM charged RETURNING bucket_id",
+        &binds,
+    )
+    .get_result(conn)
+    .optional()
+}
+
 pub fn update(conn: &mut DbConnection, doc: &NewDocument<'_>) -> QueryResult<()> {
     let binds = [
         Bind::Text(doc.value),

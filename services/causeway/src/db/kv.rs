@@ -2,7 +2,7 @@
 //! roll back together, so `put` and `delete` run in one transaction (`AppState::write`).
 
 use service_kit::bitcoin::BitcoinAddress;
-use service_kit::db::DbConnection;
+use service_kit::db::{Backend, DbConnection};
 
 use super::documents::{self, NewDocument};
 use super::{buckets, nonces, owners};
@@ -86,27 +86,34 @@ pub fn put(conn: &mut DbConnection, put: &Put, clock: Clock) -> Result<(), ApiEr
         buckets::refund_storage(conn, placement.bucket_id, placement.size)?;
     }
     let size = stored_size(&put.key, &put.value);
-    let bucket_id = buckets::charge_storage(conn, &owner.address, size, clock.now)?
-        .ok_or(ApiError::InsufficientStorage)?;
-    let doc = NewDocument {
+    let mut doc = NewDocument {
         key,
         value: put.value.as_str(),
         owner: &owner.address,
-        bucket_id,
+        bucket_id: 0,
         size,
         testnet: put.testnet,
         now: clock.now,
     };
+    // Another owner inserting the same new key concurrently loses on the primary key.
+    let taken = |err: diesel::result::Error| {
+        if super::is_unique_violation(&err) {
+            ApiError::KeyTaken
+        } else {
+            err.into()
+        }
+    };
+    if existing.is_none() && conn.backend() == Backend::Postgres {
+        documents::insert_charged(conn, &doc)
+            .map_err(taken)?
+            .ok_or(ApiError::InsufficientStorage)?;
+        return Ok(());
+    }
+    doc.bucket_id = buckets::charge_storage(conn, &owner.address, size, clock.now)?
+        .ok_or(ApiError::InsufficientStorage)?;
     match existing {
         Some(_) => documents::update(conn, &doc)?,
-        // Another owner inserting the same new key concurrently loses on the primary key.
-        None => documents::insert(conn, &doc).map_err(|err| {
-            if super::is_unique_violation(&err) {
-                ApiError::KeyTaken
-            } else {
-                err.into()
-            }
-        })?,
+        None => documents::insert(conn, &doc).map_err(taken)?,
     }
     Ok(())
 }

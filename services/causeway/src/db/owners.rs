@@ -173,18 +173,17 @@ pub fn before_put(
         };
     }
     let postgres = conn.backend() == Backend::Postgres;
-    let text: [&str; 2];
-    let binds: &[Bind<'_>] = if postgres {
-        text = [owner, digest];
-        &[
-            Bind::Text(text[0]),
-            Bind::Text(text[1]),
-            Bind::Int(now),
-            Bind::Text(key),
-            Bind::Text(owner),
-        ]
+    let with_digest = [
+        Bind::Text(owner),
+        Bind::Text(digest),
+        Bind::Int(now),
+        Bind::Text(key),
+        Bind::Text(owner),
+    ];
+    let binds = if postgres {
+        &with_digest[..]
     } else {
-        &[Bind::Int(now), Bind::Text(key), Bind::Text(owner)]
+        &with_digest[2..]
     };
     let sql = if postgres {
         before_put_sql!(
