@@ -77,28 +77,68 @@ impl Application {
         self.server.handle()
     }
 
-    /// Serves until shutdown, sweeping statistics every `stats_interval` seconds.
+    /// Serves until shutdown, sweeping statistics every `stats_interval` seconds and running
+    /// `cleandb` every `cleandb_interval` seconds (when no other replica is).
     pub async fn run(self) -> std::io::Result<()> {
-        let every = Duration::from_secs(self.node.settings.stats_interval.max(1));
+        let settings = self.node.settings.clone();
         let db = self.node.db.clone();
-        let sweeper = async move {
-            let mut ticks = tokio::time::interval(every);
-            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                ticks.tick().await;
-                match node::maintenance::sweep(&db).await {
-                    Ok(report) if report.expired > 0 => {
-                        log::info!("statistics sweep: {} contracts expired", report.expired)
+        let sweeper = every(
+            Duration::from_secs(settings.stats_interval.max(1)),
+            move || {
+                let db = db.clone();
+                async move {
+                    match node::maintenance::sweep(&db).await {
+                        Ok(report) if report.expired > 0 => {
+                            log::info!("statistics sweep: {} contracts expired", report.expired)
+                        }
+                        Ok(_) => {}
+                        Err(err) => log::warn!("statistics sweep failed: {err}"),
                     }
-                    Ok(_) => {}
-                    Err(err) => log::warn!("statistics sweep failed: {err}"),
                 }
+            },
+        );
+        let db = self.node.db.clone();
+        let cleaner = async move {
+            if settings.cleandb_interval == 0 {
+                return std::future::pending().await;
             }
+            let period = Duration::from_secs(settings.cleandb_interval);
+            // The first run one period after start, not at once: replicas restarted
+            // together would otherwise all try at the same moment.
+            tokio::time::sleep(period).await;
+            every(period, move || {
+                let db = db.clone();
+                async move {
+                    match node::maintenance::cleandb_exclusive(&db).await {
+                        Ok(Some(deleted)) => {
+                            log::info!("cleandb: {deleted} expired contract(s) deleted")
+                        }
+                        Ok(None) => log::debug!("cleandb: another replica is running it"),
+                        Err(err) => log::warn!("cleandb failed: {err}"),
+                    }
+                }
+            })
+            .await
         };
         tokio::select! {
             served = self.server.run() => served,
             () = sweeper => Ok(()),
+            () = cleaner => Ok(()),
         }
+    }
+}
+
+/// Runs `task` every `period` (the first time at once), never two at a time.
+async fn every<F, Fut>(period: Duration, mut task: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let mut ticks = tokio::time::interval(period);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        task().await;
     }
 }
 

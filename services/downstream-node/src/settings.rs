@@ -7,6 +7,8 @@ use clap::{Args, Parser, Subcommand};
 use serde::{Deserialize, Serialize};
 use service_kit::settings::{Sources, load};
 
+use crate::domain::TrustedProxies;
+
 pub const ENV_PREFIX: &str = "DOWNSTREAM_NODE";
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -32,7 +34,7 @@ pub struct Settings {
     /// Challenges per contract.
     pub challenges: u32,
     pub check_fraction: f64,
-    /// Bytes of contracts one address may hold, expired ones included until `cleandb`.
+    /// Bytes of contracts one address may hold; a contract stops counting when it expires.
     pub max_size_per_address: u64,
     pub max_chunks_per_request: u32,
     /// Largest single contract; a request is split into chunks of at most this size.
@@ -47,6 +49,9 @@ pub struct Settings {
     pub body_limit: usize,
     /// Seconds between sweeps that expire contracts and refresh uptime.
     pub stats_interval: u64,
+    /// Seconds between `cleandb` runs inside the service (0 = never; run the `cleandb`
+    /// subcommand instead). Replicas take a database lock, so one runs it at a time.
+    pub cleandb_interval: u64,
     /// `Cache-Control: public, max-age=N` on the status routes (0 = `no-cache`); they also
     /// carry an `ETag` and answer `If-None-Match` with 304.
     pub status_max_age: u64,
@@ -62,6 +67,10 @@ pub struct Settings {
     /// Origins the read-only status routes allow (CORS): `*` (any), a comma-separated list
     /// of origins, or empty (no CORS headers). Other routes never send CORS headers.
     pub cors_origins: String,
+    /// Proxies (CIDRs) whose `X-Forwarded-For` / `Forwarded` headers name the client: only a
+    /// request whose socket peer lies in one of them is taken to come from the right-most
+    /// hop that is not a trusted proxy. Empty (the default): the socket peer is the client.
+    pub trusted_proxies: TrustedProxies,
     pub workers: Option<usize>,
     pub log_level: String,
 }
@@ -91,12 +100,14 @@ impl Default for Settings {
             max_batch: 1000,
             body_limit: 4 << 20,
             stats_interval: 30,
+            cleandb_interval: 600,
             status_max_age: 5,
             ip_rate_limit: 20.0,
             ip_rate_burst: 200,
             token_rate_limit: 5.0,
             token_rate_burst: 100,
             cors_origins: "*".into(),
+            trusted_proxies: TrustedProxies::default(),
             workers: None,
             log_level: "info".into(),
         }
@@ -272,6 +283,9 @@ pub struct Flags {
     /// Seconds between statistics sweeps [default: 30]
     #[arg(long, global = true, value_name = "SECONDS")]
     pub stats_interval: Option<u64>,
+    /// Seconds between cleandb runs in the service, one replica at a time; 0 = off [default: 600]
+    #[arg(long, global = true, value_name = "SECONDS")]
+    pub cleandb_interval: Option<u64>,
     /// Cache-Control max-age of the status routes, 0 = no-cache [default: 5]
     #[arg(long, global = true, value_name = "SECONDS")]
     pub status_max_age: Option<u64>,
@@ -290,6 +304,10 @@ pub struct Flags {
     /// CORS origins of the status routes: '*', comma-separated origins, or '' for none [default: *]
     #[arg(long, global = true, value_name = "ORIGINS")]
     pub cors_origins: Option<String>,
+    /// Proxies whose X-Forwarded-For/Forwarded name the client: CIDRs, comma-separated,
+    /// e.g. 10.0.0.0/8,fd00::/8 [default: none, the socket peer is the client]
+    #[arg(long, global = true, value_name = "CIDRS")]
+    pub trusted_proxies: Option<String>,
     /// HTTP worker threads [default: one per core]
     #[arg(long, global = true)]
     pub workers: Option<usize>,
@@ -332,6 +350,8 @@ mod tests {
             "--token-rate-limit",
             "--token-rate-burst",
             "--cors-origins",
+            "--cleandb-interval",
+            "--trusted-proxies",
         ] {
             assert!(help.contains(flag), "{flag} missing from --help");
         }
@@ -376,6 +396,59 @@ mod tests {
         assert_eq!(
             serde_json::to_value(&cli.flags).unwrap(),
             serde_json::json!({})
+        );
+    }
+
+    #[test]
+    fn trusted_proxies_from_flag_environment_and_file() {
+        let from = |env: &[(&str, &str)], toml: Option<&str>, flag: Option<&str>| {
+            let dir = tempfile::tempdir().unwrap();
+            let file = toml.map(|text| {
+                let path = dir.path().join("node.toml");
+                std::fs::write(&path, text).unwrap();
+                path
+            });
+            let flags = Flags {
+                trusted_proxies: flag.map(str::to_owned),
+                ..Flags::default()
+            };
+            let sources = Sources {
+                env_prefix: ENV_PREFIX,
+                file: file.as_deref(),
+                env: Some(
+                    env.iter()
+                        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                        .collect(),
+                ),
+            };
+            load::<Settings, _>(sources, &flags).map(|s| s.trusted_proxies.to_string())
+        };
+        assert_eq!(from(&[], None, None).unwrap(), "");
+        assert_eq!(
+            from(
+                &[],
+                Some("trusted_proxies = [\"10.0.0.0/8\", \"fd00::/8\"]"),
+                None
+            )
+            .unwrap(),
+            "10.0.0.0/8,fd00::/8"
+        );
+        let env = [(
+            "DOWNSTREAM_NODE__TRUSTED_PROXIES",
+            "127.0.0.1/32,10.0.0.0/8",
+        )];
+        assert_eq!(
+            from(&env, Some("trusted_proxies = [\"fd00::/8\"]"), None).unwrap(),
+            "127.0.0.1/32,10.0.0.0/8"
+        );
+        assert_eq!(
+            from(&env, None, Some("192.168.0.0/16")).unwrap(),
+            "192.168.0.0/16"
+        );
+        let err = from(&[], None, Some("10.0.0.0/8,everyone")).unwrap_err();
+        assert!(
+            err.to_string().contains("\"everyone\" is not a CIDR"),
+            "{err}"
         );
     }
 

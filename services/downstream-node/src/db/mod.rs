@@ -2,6 +2,7 @@
 
 pub mod addresses;
 pub mod contracts;
+pub mod lock;
 pub mod schema;
 pub mod stats;
 pub mod tokens;

@@ -6,7 +6,9 @@ diesel::table! {
         id -> BigInt,
         address -> Text,
         crowdsale_balance -> BigInt,
-        /// Bytes of every contract of every token of the address, until `cleandb`.
+        /// Bytes of the contracts still online of every token of the address: reserved by
+        /// `/chunk`, given back when a contract expires (the sweep, or the address's next
+        /// `/chunk`).
         allocated_bytes -> BigInt,
     }
 }

@@ -1,7 +1,7 @@
 //! Statistics upkeep: contracts leaving the online counters when they expire, uptime of every
 //! farmer refreshed, and long-expired contracts deleted (`cleandb`).
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use diesel::prelude::*;
 use service_kit::db::DbConnection;
@@ -20,16 +20,61 @@ pub struct SweepReport {
     pub refreshed: usize,
 }
 
-/// Takes contracts that expired by `now` out of their farmer's online counters.
+/// Takes contracts that expired by `now` out of their farmer's online counters and gives
+/// their bytes back to their address's allocation (`--max-size-per-address` counts only
+/// contracts still online). At most `10 * BATCH` contracts per call.
 pub fn expire_contracts(conn: &mut DbConnection, now: Millis) -> QueryResult<usize> {
-    let due: Vec<(i64, i64, i64)> = contracts::table
+    let due: Vec<Due> = contracts::table
+        .inner_join(tokens::table)
         .filter(contracts::counted_online.eq(true))
         .filter(contracts::expiration.le(now))
-        .select((contracts::id, contracts::token_id, contracts::size))
+        .order(contracts::id)
+        .select((
+            contracts::id,
+            contracts::token_id,
+            tokens::address_id,
+            contracts::size,
+        ))
         .limit(10 * BATCH as i64)
         .load(conn)?;
-    let mut per_token: HashMap<i64, (i64, i64)> = HashMap::new();
-    for (id, token_id, size) in due {
+    take_offline(conn, due, now)
+}
+
+/// [`expire_contracts`] for the contracts of one address only (every one of its tokens):
+/// what `/chunk` runs before it measures the room the address has left.
+pub fn expire_contracts_of_address(
+    conn: &mut DbConnection,
+    address_id: i64,
+    now: Millis,
+) -> QueryResult<usize> {
+    let due: Vec<Due> = contracts::table
+        .inner_join(tokens::table)
+        .filter(tokens::address_id.eq(address_id))
+        .filter(contracts::counted_online.eq(true))
+        .filter(contracts::expiration.le(now))
+        .order(contracts::id)
+        .select((
+            contracts::id,
+            contracts::token_id,
+            tokens::address_id,
+            contracts::size,
+        ))
+        .load(conn)?;
+    take_offline(conn, due, now)
+}
+
+/// `(contract id, token id, address id, size)` of a contract due to go offline.
+type Due = (i64, i64, i64, i64);
+
+/// Each contract is taken by a conditional UPDATE, so of two sweeps (or a sweep and a
+/// `/chunk`) racing on it only one counts it: the counters and the allocation move exactly
+/// once. Rows are locked in one order everywhere (contracts, then tokens, then addresses,
+/// each by id), the order `/chunk` and `/answer` take them in, so sweeps on several replicas
+/// do not deadlock with them or with each other.
+fn take_offline(conn: &mut DbConnection, due: Vec<Due>, now: Millis) -> QueryResult<usize> {
+    let mut per_token: BTreeMap<i64, (i64, i64)> = BTreeMap::new();
+    let mut per_address: BTreeMap<i64, i64> = BTreeMap::new();
+    for (id, token_id, address_id, size) in due {
         // Re-checked in the UPDATE: an answer may have extended it meanwhile.
         let taken = diesel::update(
             contracts::table
@@ -43,22 +88,23 @@ pub fn expire_contracts(conn: &mut DbConnection, now: Millis) -> QueryResult<usi
             let entry = per_token.entry(token_id).or_default();
             entry.0 += 1;
             entry.1 += size;
+            *per_address.entry(address_id).or_default() += size;
         }
     }
     let expired = per_token.values().map(|(count, _)| *count as usize).sum();
     for (token_id, (count, size)) in per_token {
-        let (online_contracts, online_size): (i64, i64) = tokens::table
-            .find(token_id)
-            .select((tokens::online_contracts, tokens::online_size))
-            .first(conn)?;
-        let remaining = (online_contracts - count).max(0);
+        // Relative to the row as it is now (not as this transaction first read it), so a
+        // concurrent `/chunk` or `/answer` of the token is never overwritten.
         diesel::update(tokens::table.find(token_id))
             .set((
-                tokens::online_contracts.eq(remaining),
-                tokens::online_size.eq((online_size - size).max(0)),
-                tokens::online.eq(remaining > 0),
+                tokens::online_contracts.eq(tokens::online_contracts - count),
+                tokens::online_size.eq(tokens::online_size - size),
+                tokens::online.eq((tokens::online_contracts - count).gt(0)),
             ))
             .execute(conn)?;
+    }
+    for (address_id, bytes) in per_address {
+        addresses::release(conn, address_id, bytes)?;
     }
     Ok(expired)
 }
@@ -86,30 +132,27 @@ pub fn sweep(conn: &mut DbConnection, now: Millis) -> QueryResult<SweepReport> {
     Ok(SweepReport { expired, refreshed })
 }
 
-/// Deletes contracts that expired more than [`CACHE_GRACE`] before `now` and gives their
-/// bytes back to their addresses. Returns how many were deleted.
+/// Deletes contracts that expired more than [`CACHE_GRACE`] before `now` (their bytes went
+/// back to their address when they expired). Returns how many were deleted. Safe to run on
+/// several replicas at once: a contract is deleted once, and only after it was taken offline.
 pub fn delete_expired(conn: &mut DbConnection, now: Millis) -> QueryResult<usize> {
     conn.transaction(|conn| {
         crate::node::lock_for_write(conn)?;
         expire_contracts(conn, now)?;
-        let old: Vec<(i64, i64, i64)> = contracts::table
-            .inner_join(tokens::table)
+        let ids: Vec<i64> = contracts::table
             .filter(contracts::expiration.lt(now - CACHE_GRACE))
             .filter(contracts::counted_online.eq(false))
-            .select((contracts::id, tokens::address_id, contracts::size))
+            .order(contracts::id)
+            .select(contracts::id)
             .load(conn)?;
-        let mut per_address: HashMap<i64, i64> = HashMap::new();
-        for (_, address_id, size) in &old {
-            *per_address.entry(*address_id).or_default() += size;
-        }
-        let ids: Vec<i64> = old.iter().map(|(id, _, _)| *id).collect();
         let mut deleted = 0;
         for batch in ids.chunks(BATCH) {
-            deleted += diesel::delete(contracts::table.filter(contracts::id.eq_any(batch)))
-                .execute(conn)?;
-        }
-        for (address_id, bytes) in per_address {
-            addresses::release(conn, address_id, bytes)?;
+            deleted += diesel::delete(
+                contracts::table
+                    .filter(contracts::id.eq_any(batch))
+                    .filter(contracts::counted_online.eq(false)),
+            )
+            .execute(conn)?;
         }
         Ok(deleted)
     })

@@ -93,6 +93,25 @@ pub fn find_by_farmer_id(
         .optional()
 }
 
+/// Locks the token's row until the transaction ends (SQLite: the write transaction already
+/// holds the whole file), so that reading its statistics and writing them back is not
+/// interleaved with another writer of the same token.
+pub fn lock(conn: &mut DbConnection, id: i64) -> QueryResult<()> {
+    #[derive(QueryableByName)]
+    struct Locked {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        #[allow(dead_code)]
+        id: i64,
+    }
+    if conn.backend() == Backend::Sqlite {
+        return Ok(());
+    }
+    // `id` is an integer, so formatting it in is safe; the statement is the same on both.
+    diesel::sql_query(format!("SELECT id FROM tokens WHERE id = {id} FOR UPDATE"))
+        .load::<Locked>(conn)?;
+    Ok(())
+}
+
 pub fn count_by_ip(conn: &mut DbConnection, ip: &str) -> QueryResult<i64> {
     tokens::table
         .filter(tokens::ip_address.eq(ip))

@@ -2,12 +2,14 @@
 
 pub mod address;
 pub mod listing;
+pub mod proxies;
 pub mod schedule;
 pub mod token;
 pub mod uptime;
 
 pub use address::SjcxAddress;
 pub use listing::{ListQuery, ListQueryError, SortKey};
+pub use proxies::{Cidr, TrustedProxies};
 pub use schedule::{Answer, Refresh, Schedule};
 pub use token::{FarmerId, FarmerToken};
 pub use uptime::Uptime;

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::{Node, check_new_ip, ip_text, seconds_until, token_row};
 use crate::db::contracts::{self, NewContract};
-use crate::db::{addresses, tokens};
+use crate::db::{addresses, stats, tokens};
 use crate::domain::{FarmerToken, Schedule, now_millis};
 use crate::error::ApiError;
 use crate::heartbeat::{self, Challenge, HeartbeatKey, RandomFile, Tag};
@@ -80,6 +80,15 @@ pub async fn allocate(
     let location = node.location_json(ip);
     let cap = settings.max_size_per_address;
 
+    // Expired contracts stop counting against the cap now, not at the next sweep. In a
+    // transaction of its own: it locks contracts, tokens, then the address, the order every
+    // writer follows, and the next one locks a token after reading the address.
+    super::write_transaction(&node.db, move |conn| {
+        let row = token_row(conn, token)?;
+        stats::expire_contracts_of_address(conn, row.address_id, now_millis())?;
+        Ok(())
+    })
+    .await?;
     let (row, sizes) = super::write_transaction(&node.db, move |conn| {
         let row = token_row(conn, token)?;
         if check_new_ip(conn, &row, &ip_string, settings.max_tokens_per_ip)? {
@@ -116,6 +125,8 @@ pub async fn allocate(
     let interval_secs = i64::try_from(node.settings.interval).unwrap_or(i64::MAX);
     let cap = i64::try_from(cap).unwrap_or(i64::MAX);
     super::write_transaction(&node.db, move |conn| {
+        // Locked before it is read: its counters are written back below.
+        tokens::lock(conn, row.id)?;
         let mut row = tokens::find(conn, &row.token)?.ok_or(ApiError::UnknownToken)?;
         let now = now_millis();
         let mut uptime = row.uptime_state();

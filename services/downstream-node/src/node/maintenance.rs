@@ -2,9 +2,10 @@
 
 use std::path::Path;
 
-use service_kit::db::Database;
+use service_kit::db::{Database, DbConnection};
 
 use crate::db::addresses::{self, ImportReport};
+use crate::db::lock::{self, Upkeep};
 use crate::db::stats::{self, SweepReport};
 use crate::domain::{Millis, SjcxAddress, now_millis};
 use crate::error::ApiError;
@@ -18,14 +19,25 @@ pub async fn sweep_at(db: &Database, now: Millis) -> Result<SweepReport, ApiErro
         .await
 }
 
+/// Deletes contracts expired more than a minute ago and refreshes every farmer's uptime.
+/// Safe beside other replicas doing the same (each contract is taken and deleted once).
 pub async fn cleandb(db: &Database) -> Result<usize, ApiError> {
     let now = now_millis();
-    db.run(move |conn| {
-        let deleted = stats::delete_expired(conn, now)?;
-        stats::refresh_uptime(conn, now)?;
-        Ok::<_, ApiError>(deleted)
-    })
-    .await
+    db.run(move |conn| clean(conn, now)).await
+}
+
+/// [`cleandb`] unless another replica is running it right now (then `None`, at once): what
+/// the scheduled run of every replica calls, so one of them does the work at a time.
+pub async fn cleandb_exclusive(db: &Database) -> Result<Option<usize>, ApiError> {
+    let now = now_millis();
+    db.run(move |conn| lock::exclusive(conn, Upkeep::Cleandb, |conn| clean(conn, now)))
+        .await
+}
+
+fn clean(conn: &mut DbConnection, now: Millis) -> Result<usize, ApiError> {
+    let deleted = stats::delete_expired(conn, now)?;
+    stats::refresh_uptime(conn, now)?;
+    Ok(deleted)
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -5,7 +5,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
 
 use super::challenge::batch as read_batch;
-use super::{body, peer_ip};
+use super::{body, client_ip};
 use crate::domain::{Answer, FarmerToken};
 use crate::error::ApiError;
 use crate::node::Node;
@@ -17,7 +17,7 @@ pub async fn batch(
     token: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let ip = peer_ip(&req)?;
+    let ip = client_ip(&req, &node)?;
     let raw = body::read(payload, node.settings.body_limit).await?;
     let proofs = match read_batch(&raw, "proofs", node.settings.max_batch) {
         Ok(proofs) => proofs,
@@ -40,7 +40,7 @@ pub async fn single(
     path: web::Path<(String, String)>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let ip = peer_ip(&req)?;
+    let ip = client_ip(&req, &node)?;
     let (token, file_hash) = path.into_inner();
     let raw = body::read(payload, node.settings.body_limit).await?;
     let proof = serde_json::from_slice::<Value>(&raw)

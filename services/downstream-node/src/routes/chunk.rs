@@ -2,7 +2,7 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use super::peer_ip;
+use super::client_ip;
 use crate::domain::FarmerToken;
 use crate::error::ApiError;
 use crate::node::{Node, chunks};
@@ -12,7 +12,13 @@ pub async fn chunk(
     node: web::Data<Node>,
     token: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let offers = chunks::allocate(&node, FarmerToken::parse(&token), peer_ip(&req)?, None).await?;
+    let offers = chunks::allocate(
+        &node,
+        FarmerToken::parse(&token),
+        client_ip(&req, &node)?,
+        None,
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(offers))
 }
 
@@ -27,7 +33,7 @@ pub async fn chunk_sized(
     let offers = chunks::allocate(
         &node,
         FarmerToken::parse(&token),
-        peer_ip(&req)?,
+        client_ip(&req, &node)?,
         Some(size),
     )
     .await?;

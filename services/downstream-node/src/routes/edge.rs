@@ -106,7 +106,11 @@ pub async fn guard<B: MessageBody + 'static>(
     };
     let vary = matches!(cors, CorsPolicy::Origins(_)) && status_route;
 
-    let ip = req.peer_addr().map(|addr| addr.ip().to_canonical());
+    let ip = super::resolve_client(
+        &node.settings.trusted_proxies,
+        req.peer_addr(),
+        req.headers(),
+    );
     if let Err(wait) = node.limits.check(ip, token_of(&path)) {
         let secs = retry_after_secs(wait);
         let mut response = ApiError::RateLimited(secs).error_response();

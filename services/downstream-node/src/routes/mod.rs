@@ -11,13 +11,15 @@ mod new;
 mod openapi;
 pub mod status;
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 
+use actix_web::http::header::HeaderMap;
 use actix_web::middleware::from_fn;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::json;
 use service_kit::error::{JsonStatusMessage, extractors};
 
+use crate::domain::TrustedProxies;
 use crate::error::ApiError;
 use crate::node::Node;
 
@@ -80,9 +82,33 @@ async fn not_found() -> Result<HttpResponse, ApiError> {
     Err(ApiError::NotFound)
 }
 
-/// The client address as the socket saw it (no proxy headers, as the original).
-pub(crate) fn peer_ip(req: &HttpRequest) -> Result<IpAddr, ApiError> {
-    req.peer_addr()
-        .map(|addr| addr.ip().to_canonical())
-        .ok_or(ApiError::NoPeerAddress)
+/// The client address: the socket peer, or, when that is one of the `trusted_proxies`, the
+/// right-most untrusted hop of its `X-Forwarded-For` / `Forwarded` headers. The one
+/// definition every per-IP rule uses (token limit, rate limits, GeoIP, stored address).
+pub(crate) fn client_ip(req: &HttpRequest, node: &Node) -> Result<IpAddr, ApiError> {
+    resolve_client(
+        &node.settings.trusted_proxies,
+        req.peer_addr(),
+        req.headers(),
+    )
+    .ok_or(ApiError::NoPeerAddress)
+}
+
+pub(crate) fn resolve_client(
+    trusted: &TrustedProxies,
+    peer: Option<SocketAddr>,
+    headers: &HeaderMap,
+) -> Option<IpAddr> {
+    let peer = peer?.ip().to_canonical();
+    if trusted.is_empty() {
+        return Some(peer);
+    }
+    // A line that is not visible ASCII is kept as garbage, so reading stops at it.
+    let lines = |name: &str| -> Vec<&str> {
+        headers
+            .get_all(name)
+            .map(|value| value.to_str().unwrap_or("\u{0}"))
+            .collect()
+    };
+    Some(trusted.client_ip(peer, &lines("x-forwarded-for"), &lines("forwarded")))
 }

@@ -3,7 +3,7 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::Value;
 
-use super::{body, peer_ip};
+use super::{body, client_ip};
 use crate::domain::FarmerToken;
 use crate::error::ApiError;
 use crate::node::Node;
@@ -20,7 +20,7 @@ pub async fn new_get(
     if node.settings.require_signature {
         return Err(ApiError::SignatureRequired);
     }
-    let response = register::create_token(&node, &address, peer_ip(&req)?, None).await?;
+    let response = register::create_token(&node, &address, client_ip(&req, &node)?, None).await?;
     Ok(HttpResponse::Ok().json(response))
 }
 
@@ -30,7 +30,7 @@ pub async fn new_post(
     address: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let ip = peer_ip(&req)?;
+    let ip = client_ip(&req, &node)?;
     let raw = body::read(payload, node.settings.body_limit).await?;
     let signed = if node.settings.require_signature {
         Some(parse_signed(&raw, node.settings.max_message_size)?)
