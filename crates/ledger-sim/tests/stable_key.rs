@@ -2,6 +2,8 @@
 //! issuer's public key in zkap-client-api's `allowed_public_keys` before the issuer starts;
 //! and the development stacks (docker-compose, the dev overlay) do so consistently.
 
+#![allow(clippy::expect_used)]
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
