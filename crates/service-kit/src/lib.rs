@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod bitcoin;
+pub mod body;
 pub mod db;
 pub mod error;
 pub mod health;

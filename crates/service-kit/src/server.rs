@@ -25,6 +25,8 @@ pub struct ServerOptions {
     pub workers: Option<usize>,
     /// Seconds in-flight requests get to finish after SIGTERM.
     pub shutdown_timeout: u64,
+    /// What is left of a body read and discarded after an early answer (see [`crate::body`]).
+    pub drain_limit: usize,
 }
 
 impl ServerOptions {
@@ -35,6 +37,7 @@ impl ServerOptions {
             body_limit: 1024 * 1024,
             workers: None,
             shutdown_timeout: 30,
+            drain_limit: crate::body::DEFAULT_DRAIN_LIMIT,
         }
     }
 }
@@ -63,6 +66,7 @@ impl Application {
         let listener = TcpListener::bind((options.host.as_str(), options.port))?;
         let addr = listener.local_addr()?;
         let body_limit = options.body_limit;
+        let drain_limit = web::Data::new(crate::body::DrainLimit(options.drain_limit));
         readiness.register_gauge(&metrics);
         let refresher = readiness.clone();
         let metrics = web::Data::new(metrics);
@@ -71,7 +75,9 @@ impl Application {
             App::new()
                 .app_data(metrics.clone())
                 .app_data(readiness.clone())
+                .app_data(drain_limit.clone())
                 .app_data(web::PayloadConfig::new(body_limit))
+                .wrap(from_fn(crate::body::hold_unread_bodies))
                 .wrap(from_fn(record_metrics))
                 .wrap(from_fn(crate::request_id::middleware))
                 .wrap(request_logger())
@@ -81,6 +87,7 @@ impl Application {
                 .configure(configure.clone())
         })
         .shutdown_timeout(options.shutdown_timeout)
+        .client_disconnect_timeout(crate::body::LINGER)
         .listen(listener)?;
         if let Some(workers) = options.workers {
             server = server.workers(workers);

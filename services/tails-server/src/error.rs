@@ -52,22 +52,6 @@ pub enum TailsError {
     Io(#[source] std::io::Error),
 }
 
-impl TailsError {
-    /// Whether the rest of the request body can still be read and discarded before answering,
-    /// so the client sees the answer instead of a broken connection. Not after the body itself
-    /// failed or was too large.
-    pub fn body_still_readable(&self) -> bool {
-        !matches!(
-            self,
-            Self::IncompleteBody
-                | Self::GenesisTooLarge(_)
-                | Self::TailsTooLarge(_)
-                | Self::BodyTooLarge(_)
-                | Self::MalformedMultipart(_)
-        )
-    }
-}
-
 impl From<std::io::Error> for TailsError {
     fn from(err: std::io::Error) -> Self {
         use std::io::ErrorKind;

@@ -72,6 +72,7 @@ impl Application {
             counters: Counters::register(&metrics),
         });
         let readiness = readiness(&storage, &ledgers);
+        let upload_limit = state.limits.body();
         let options = ServerOptions {
             host: settings.host.clone(),
             port: settings.port,
@@ -79,6 +80,9 @@ impl Application {
             body_limit: 64 * 1024,
             workers: settings.workers,
             shutdown_timeout: settings.shutdown_timeout_secs,
+            // After an early answer (409 for a file already stored), the rest of an upload of
+            // allowed size is still read, so ACA-Py's client, busy sending, sees the answer.
+            drain_limit: usize::try_from(upload_limit).unwrap_or(usize::MAX),
         };
         let server = server::Application::build(&options, metrics, readiness, move |cfg| {
             routes::configure(cfg, state.clone())

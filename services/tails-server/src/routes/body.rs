@@ -1,8 +1,7 @@
 //! Reading an upload's multipart body: the original's `Content-Type` check, a cap on the whole
-//! body, fields streamed to storage, and draining what is left so an early answer still
-//! reaches a client that is busy sending (aiohttp, ACA-Py's client, fails otherwise).
+//! body, and fields streamed to storage. What is left unread after an answer is drained by
+//! service-kit within the upload limit (`service_kit::body`).
 
-use std::cell::RefCell;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -39,15 +38,12 @@ struct Limited {
     done: bool,
 }
 
-/// The request payload, shared between the multipart parser and [`UploadBody::drain`].
-#[derive(Clone)]
-struct SharedPayload(Rc<RefCell<Limited>>);
-
-impl Stream for SharedPayload {
+/// The request payload, cut off with an error past `limit` bytes.
+impl Stream for Limited {
     type Item = Result<Bytes, PayloadError>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let mut inner = self.0.borrow_mut();
+        let inner = self.get_mut();
         if inner.done {
             return Poll::Ready(None);
         }
@@ -101,7 +97,7 @@ pub struct Field {
 /// on as slices of the received `Bytes` (no copy per byte); only the framing (headers, and a
 /// delimiter split across two network reads) is copied.
 pub struct UploadBody {
-    payload: SharedPayload,
+    payload: Limited,
     /// `CRLF--boundary`, or why the `Content-Type` has none.
     delimiter: Result<Delimiter, String>,
     /// Received and not yet parsed.
@@ -113,12 +109,12 @@ pub struct UploadBody {
 impl UploadBody {
     /// `limit` caps the whole body, multipart framing included.
     pub fn new(req: &HttpRequest, payload: web::Payload, limit: u64) -> Self {
-        let payload = SharedPayload(Rc::new(RefCell::new(Limited {
+        let payload = Limited {
             payload,
             seen: 0,
             limit,
             done: false,
-        })));
+        };
         Self {
             payload,
             delimiter: boundary(req).map(|b| Delimiter::new(&b)),
@@ -203,12 +199,6 @@ impl UploadBody {
             upload.write(chunk).await?;
         }
         Ok(upload.finish().await?)
-    }
-
-    /// Reads and discards the rest of the body (at most the body limit).
-    pub async fn drain(mut self) {
-        self.head = Bytes::new();
-        while let Some(Ok(_)) = self.payload.next().await {}
     }
 
     fn delimiter_bytes(&self) -> &[u8] {

@@ -48,8 +48,8 @@ impl Check {
 }
 
 /// The duplicate check comes first, before the ledger and the body, so a re-upload is cheap
-/// (ACA-Py counts 409 as success). Whatever the answer, the rest of the body is read first
-/// when it still can be.
+/// (ACA-Py counts 409 as success) and answered while the body is still arriving. What is left
+/// of the body after any answer is service-kit's to drain (`service_kit::body`).
 async fn upload(
     mut body: UploadBody,
     state: &AppState,
@@ -61,13 +61,6 @@ async fn upload(
     } else {
         store(&mut body, state, name, check).await
     };
-    let readable = outcome
-        .as_ref()
-        .err()
-        .is_none_or(TailsError::body_still_readable);
-    if readable {
-        body.drain().await;
-    }
     match outcome {
         Ok(hash) => {
             state.counters.stored.inc();

@@ -213,3 +213,51 @@ async fn tags_with_spaces_arrive_percent_encoded() {
     assert_eq!(stored.bytes().await.unwrap().as_ref(), tails.as_slice());
     assert_eq!(app.stored_files(), [id]);
 }
+
+/// A re-upload is answered 409 while its body is still arriving, on both upload routes; the
+/// rest of an upload of allowed size is then read so the client, still sending, sees it.
+#[tokio::test]
+async fn a_duplicate_is_answered_before_its_body_has_arrived() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let app = spawn_app().await;
+    let tails = tails_file(5);
+    let id = app.register("early", 5, &tails);
+    assert_eq!(answer(app.upload(&id, &tails).await).await.0, 200);
+    let by_hash = format!("/hash/{}", tails_hash(&tails));
+    let stored = put_multipart(
+        &app.client,
+        &format!("{}{by_hash}", app.url),
+        &[tails_part(&tails)],
+    )
+    .await;
+    assert_eq!(answer(stored).await.0, 200);
+    let by_id = format!(
+        "/{}",
+        app.id_url(&id)
+            .trim_start_matches(&app.url)
+            .trim_start_matches('/')
+    );
+    for path in [by_hash, by_id] {
+        let address = app.url.trim_start_matches("http://").to_owned();
+        let mut socket = tokio::net::TcpStream::connect(address).await.unwrap();
+        let head = format!(
+            "PUT {path} HTTP/1.1\r\nHost: x\r\nContent-Type: {}\r\nContent-Length: 8000000\r\n\r\n",
+            form_data_type()
+        );
+        socket.write_all(head.as_bytes()).await.unwrap();
+        socket.write_all(&[b'x'; 65536]).await.unwrap();
+        let mut buf = [0u8; 512];
+        let n = tokio::time::timeout(std::time::Duration::from_secs(5), socket.read(&mut buf))
+            .await
+            .expect("no answer while the body was arriving")
+            .unwrap();
+        let answer = String::from_utf8_lossy(&buf[..n]);
+        assert!(answer.starts_with("HTTP/1.1 409"), "{path}: {answer}");
+        // The client may go on sending what it announced.
+        socket
+            .write_all(&vec![b'x'; 8_000_000 - 65536])
+            .await
+            .unwrap();
+    }
+}

@@ -1,0 +1,143 @@
+//! The body policy over a real socket: a body refused early (here: too large) is answered,
+//! then the connection is closed after at most a short linger, however much the client still
+//! sends; a body read to its end keeps the connection alive.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use actix_web::{HttpResponse, web};
+use service_kit::body::{BodyError, LINGER, read};
+use service_kit::metrics::Metrics;
+use service_kit::server::{Application, Readiness, ServerOptions};
+
+async fn bounded(payload: web::Payload) -> HttpResponse {
+    match read(payload, 1024).await {
+        Ok(body) => HttpResponse::Ok().body(body),
+        Err(BodyError::TooLarge(_)) => HttpResponse::PayloadTooLarge().body("too large"),
+        Err(err) => HttpResponse::BadRequest().body(err.to_string()),
+    }
+}
+
+async fn refused() -> HttpResponse {
+    HttpResponse::Conflict().body("already stored")
+}
+
+fn spawn() -> u16 {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            let mut options = ServerOptions::new("127.0.0.1", 0);
+            options.workers = Some(1);
+            let app = Application::build(&options, Metrics::new("demo"), Readiness::new(), |cfg| {
+                cfg.route("/bounded", web::post().to(bounded))
+                    .route("/refused", web::post().to(refused));
+            })
+            .unwrap();
+            tx.send(app.port()).unwrap();
+            app.run().await.unwrap();
+        });
+    });
+    rx.recv().unwrap()
+}
+
+/// Streams 64 KiB chunks without end; returns the answer's first line, how long after the
+/// answer the server closed, and the bytes sent after the answer.
+fn endless_upload(port: u16, path: &str) -> (String, Duration, u64) {
+    let mut socket = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    socket
+        .write_all(
+            format!("POST {path} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")
+                .as_bytes(),
+        )
+        .unwrap();
+    let mut reader = socket.try_clone().unwrap();
+    let answer = std::thread::spawn(move || {
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            if reader.read(&mut byte).unwrap() == 0 {
+                break;
+            }
+            head.push(byte[0]);
+        }
+        (String::from_utf8_lossy(&head).into_owned(), Instant::now())
+    });
+    let chunk = [b'x'; 65536];
+    let mut framed = format!("{:x}\r\n", chunk.len()).into_bytes();
+    framed.extend_from_slice(&chunk);
+    framed.extend_from_slice(b"\r\n");
+    let mut after_answer = 0u64;
+    let started = Instant::now();
+    loop {
+        if socket.write_all(&framed).is_err() {
+            break;
+        }
+        if answer.is_finished() {
+            after_answer += framed.len() as u64;
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "never closed");
+    }
+    let closed = Instant::now();
+    let (head, answered_at) = answer.join().unwrap();
+    let first_line = head.lines().next().unwrap_or_default().to_owned();
+    (first_line, closed.duration_since(answered_at), after_answer)
+}
+
+#[test]
+fn an_early_answer_closes_the_connection_after_a_short_linger() {
+    let port = spawn();
+    for path in ["/bounded", "/refused"] {
+        let (status, closed_after, sent_after) = endless_upload(port, path);
+        assert!(
+            status.starts_with("HTTP/1.1 413") || status.starts_with("HTTP/1.1 409"),
+            "{path}: {status}"
+        );
+        // The linger plus scheduling slack on a shared machine.
+        assert!(
+            closed_after < LINGER + Duration::from_secs(3),
+            "{path}: {closed_after:?}"
+        );
+        eprintln!("{path}: closed {closed_after:?} after answering; {sent_after} bytes sent after");
+    }
+}
+
+/// The answer comes before the body has been sent; a body that then ends within the drain
+/// limit keeps the connection usable.
+#[test]
+fn an_early_answer_to_a_short_body_keeps_the_connection() {
+    let port = spawn();
+    let mut socket = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    socket
+        .write_all(b"POST /refused HTTP/1.1\r\nHost: x\r\nContent-Length: 200000\r\n\r\n")
+        .unwrap();
+    socket.write_all(&[b'x'; 1000]).unwrap();
+    let mut buf = [0u8; 512];
+    let n = socket.read(&mut buf).unwrap();
+    let answer = String::from_utf8_lossy(&buf[..n]).into_owned();
+    assert!(answer.starts_with("HTTP/1.1 409"), "{answer}");
+    socket.write_all(&[b'x'; 199_000]).unwrap();
+    socket
+        .write_all(b"POST /bounded HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nok")
+        .unwrap();
+    let n = socket.read(&mut buf).unwrap();
+    let answer = String::from_utf8_lossy(&buf[..n]);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+}
+
+#[test]
+fn a_body_read_to_its_end_keeps_the_connection() {
+    let port = spawn();
+    let mut socket = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    for _ in 0..3 {
+        socket
+            .write_all(b"POST /bounded HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello")
+            .unwrap();
+        let mut buf = [0u8; 512];
+        let n = socket.read(&mut buf).unwrap();
+        let answer = String::from_utf8_lossy(&buf[..n]);
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        assert!(answer.ends_with("hello"), "{answer}");
+    }
+}
