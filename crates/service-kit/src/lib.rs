@@ -8,6 +8,7 @@ pub mod body;
 pub mod db;
 pub mod error;
 pub mod health;
+pub mod log_level;
 pub mod metrics;
 pub mod request_id;
 pub mod server;

@@ -125,7 +125,8 @@ impl Settings {
             file: flags.config.as_deref(),
             env: None,
         };
-        let settings: Settings = load(sources, flags)?;
+        let mut settings: Settings = load(sources, flags)?;
+        settings.log_level = service_kit::log_level::log_filter(&settings.log_level)?;
         settings
             .check()
             .map_err(|reason| anyhow::anyhow!("invalid settings: {reason}"))?;
@@ -311,7 +312,8 @@ pub struct Flags {
     /// HTTP worker threads [default: one per core]
     #[arg(long, global = true)]
     pub workers: Option<usize>,
-    /// Log filter when RUST_LOG is unset [default: info]
+    /// Log level when RUST_LOG is unset: error, warn, info, debug, trace, off or the Python
+    /// names (WARNING, CRITICAL, ...), optionally target=LEVEL [default: info]
     #[arg(long, global = true)]
     pub log_level: Option<String>,
 }
@@ -450,6 +452,19 @@ mod tests {
             err.to_string().contains("\"everyone\" is not a CIDR"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn python_log_level_names() {
+        let with = |level: &str| {
+            Settings::load(&Flags {
+                log_level: Some(level.to_owned()),
+                ..Flags::default()
+            })
+        };
+        assert_eq!(with("WARNING").unwrap().log_level, "warn");
+        let err = with("LOUD").unwrap_err().to_string();
+        assert!(err.contains("invalid log level \"LOUD\""), "{err}");
     }
 
     #[test]

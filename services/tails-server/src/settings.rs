@@ -23,6 +23,8 @@ pub struct Settings {
     pub port: u16,
     /// One flat directory of tails files; created if missing.
     pub storage_path: PathBuf,
+    /// The env_logger filter (`warn`, `info,tails_server=debug`); `load` accepts the
+    /// original's Python names too (`WARNING`, `CRITICAL`, ...) and stores the filter.
     pub log_level: String,
     /// Largest tails file accepted (413 above it).
     pub max_tails_size: u64,
@@ -128,7 +130,8 @@ pub struct Flags {
     #[arg(long, value_name = "BYTES")]
     pub max_tails_size: Option<u64>,
 
-    /// Log level (error, warn, info, debug, trace); RUST_LOG wins [default: info]
+    /// Log level: CRITICAL, ERROR, WARNING, INFO, DEBUG, NOTSET (the original's, any case) or
+    /// error, warn, info, debug, trace, off, optionally target=LEVEL; RUST_LOG wins [default: info]
     #[arg(long, value_name = "LEVEL")]
     pub log_level: Option<String>,
 }
@@ -141,6 +144,8 @@ pub enum SettingsError {
     TailsLimit,
     #[error("ledger {0:?} is listed twice")]
     DuplicateLedger(String),
+    #[error(transparent)]
+    LogLevel(#[from] service_kit::log_level::LogLevelError),
 }
 
 impl Flags {
@@ -154,7 +159,8 @@ impl Flags {
             file: self.config.as_deref(),
             env,
         };
-        let settings: Settings = load(sources, self)?;
+        let mut settings: Settings = load(sources, self)?;
+        settings.log_level = service_kit::log_level::log_filter(&settings.log_level)?;
         if settings.max_tails_size < 2 {
             return Err(SettingsError::TailsLimit);
         }
@@ -187,6 +193,30 @@ mod tests {
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
         )
+    }
+
+    #[test]
+    fn log_levels_of_the_original_are_accepted_and_bad_ones_refused() {
+        let with = |level: &str| {
+            Flags {
+                log_level: Some(level.to_owned()),
+                ..Flags::default()
+            }
+            .load(env(&[]))
+        };
+        assert_eq!(with("WARNING").unwrap().log_level, "warn");
+        assert_eq!(with("critical").unwrap().log_level, "error");
+        assert_eq!(with("Debug").unwrap().log_level, "debug");
+        let from_env = Flags::default()
+            .load(env(&[("TAILS_SERVER__LOG_LEVEL", "WARNING")]))
+            .unwrap();
+        assert_eq!(from_env.log_level, "warn");
+        let err = with("LOUD").unwrap_err();
+        assert!(matches!(err, SettingsError::LogLevel(_)));
+        assert!(
+            err.to_string().contains("invalid log level \"LOUD\""),
+            "{err}"
+        );
     }
 
     #[test]

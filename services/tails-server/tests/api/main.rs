@@ -9,6 +9,7 @@ mod health;
 mod helpers;
 mod ledger;
 mod limits;
+mod logging;
 mod openapi;
 mod processes;
 mod traversal;
