@@ -53,6 +53,9 @@ pub enum ApiError {
     NoLedger,
     #[error("Bitcoin Core unavailable")]
     Ledger(#[source] LedgerError),
+    /// A batched put met a database that is away, or lost it while committing.
+    #[error("database unavailable during a batched write ({0:?})")]
+    BatchUnavailable(Unavailable),
     /// `/get` waited for transfer accounting that could not be written (database away).
     #[error("transfer accounting not written; try again later")]
     TransferNotWritten,
@@ -82,6 +85,7 @@ impl ServiceError for ApiError {
             ApiError::Db(err) => err.unavailable(),
             ApiError::Query(err) => Unavailable::of_query(err),
             ApiError::TransferNotWritten => Some(Unavailable::Away),
+            ApiError::BatchUnavailable(kind) => Some(*kind),
             _ => None,
         }
     }
@@ -101,7 +105,7 @@ impl ServiceError for ApiError {
             TransferExhausted => StatusCode::PAYMENT_REQUIRED,
             UserNotFound | NotAuthorised | KeyTaken | InsufficientStorage => StatusCode::FORBIDDEN,
             KeyNotFound | DeleteNotFound | NoRoute => StatusCode::NOT_FOUND,
-            NoLedger | TransferNotWritten => StatusCode::SERVICE_UNAVAILABLE,
+            NoLedger | TransferNotWritten | BatchUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Ledger(_) => StatusCode::BAD_GATEWAY,
             WriteFailed | Db(_) | Query(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

@@ -41,6 +41,8 @@ pub struct AppState {
     pub started: Instant,
     /// `/get`'s transfer, counted in memory and written in batches.
     pub transfer: Arc<transfer::Transfer>,
+    /// PostgreSQL's put batcher (group commit); `None` elsewhere.
+    pub put_batcher: Option<db::put_batch::PutBatcher>,
 }
 
 impl AppState {
@@ -77,6 +79,15 @@ impl AppState {
         match &self.writer {
             Some(writer) => writer.write(work).await,
             None => self.db.run(move |conn| conn.transaction(work)).await,
+        }
+    }
+
+    /// Runs a verified `/put`: batched with others on PostgreSQL (`db::put_batch`), through
+    /// [`AppState::write`] elsewhere.
+    pub async fn put(&self, put: db::kv::Put, clock: Clock) -> Result<(), error::ApiError> {
+        match &self.put_batcher {
+            Some(batcher) => batcher.put(put, clock).await,
+            None => self.write(move |conn| db::kv::put(conn, &put, clock)).await,
         }
     }
 
@@ -128,6 +139,7 @@ pub fn migrate(settings: &Settings) -> anyhow::Result<Vec<String>> {
 pub struct Application {
     inner: server::Application,
     state: AppState,
+    batches: Option<db::put_batch::Batches>,
 }
 
 impl Application {
@@ -143,7 +155,15 @@ impl Application {
             settings.transfer_flush_bytes,
             Duration::from_millis(settings.transfer_flush_ms),
         );
+        let (put_batcher, batches) = match db.backend() {
+            Backend::Postgres => {
+                let (batcher, batches) = db::put_batch::channel();
+                (Some(batcher), Some(batches))
+            }
+            _ => (None, None),
+        };
         let state = AppState {
+            put_batcher,
             db,
             writer,
             ledger,
@@ -158,7 +178,11 @@ impl Application {
             configure(state.clone()),
         )
         .with_context(|| format!("cannot listen on {}:{}", options.host, options.port))?;
-        Ok(Self { inner, state })
+        Ok(Self {
+            inner,
+            state,
+            batches,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -172,7 +196,14 @@ impl Application {
     /// Serves until stopped (SIGTERM, SIGINT or the handle), writing `/get`'s transfer
     /// meanwhile; once the last request is answered, writes what is left.
     pub async fn run(self) -> std::io::Result<()> {
-        let Self { inner, state } = self;
+        let Self {
+            inner,
+            state,
+            batches,
+        } = self;
+        if let Some(batches) = batches {
+            tokio::spawn(batches.run(state.db.clone()));
+        }
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let flusher = {
             let state = state.clone();

@@ -33,7 +33,7 @@ pub struct Put {
 impl Put {
     /// The delegate this put binds: the value is the owner's own enrollment (signed by the
     /// owner's master key) and the put is signed by the delegate it names or by the master.
-    fn binds(&self) -> Option<String> {
+    pub fn binds(&self) -> Option<String> {
         let enrollment = self.enrollment.as_ref()?;
         (enrollment.master == self.owner
             && (self.signer == enrollment.delegate || self.signer == self.owner))

@@ -9,6 +9,7 @@ pub mod kv;
 pub mod nonces;
 pub mod owners;
 pub mod prepared;
+pub mod put_batch;
 pub mod schema;
 pub mod search;
 pub mod stats;

@@ -100,7 +100,7 @@ pub async fn put(
         testnet: network == Network::Testnet,
     };
     let clock = state.clock();
-    state.write(move |conn| kv::put(conn, &put, clock)).await?;
+    state.put(put, clock).await?;
     Ok(success(StatusCode::CREATED, json!({})))
 }
 
