@@ -43,6 +43,8 @@ pub struct AppState {
     pub transfer: Arc<transfer::Transfer>,
     /// PostgreSQL's put batcher (group commit); `None` elsewhere.
     pub put_batcher: Option<db::put_batch::PutBatcher>,
+    /// PostgreSQL's `/get` read batcher; `None` elsewhere.
+    pub read_batcher: Option<db::read_batch::ReadBatcher>,
 }
 
 impl AppState {
@@ -88,6 +90,23 @@ impl AppState {
         match &self.put_batcher {
             Some(batcher) => batcher.put(put, clock).await,
             None => self.write(move |conn| db::kv::put(conn, &put, clock)).await,
+        }
+    }
+
+    /// `/get`'s read: the document and its owner's transfer left; batched with other reads on
+    /// PostgreSQL (`db::read_batch`), on the pool elsewhere.
+    pub async fn read_document(
+        &self,
+        key: &domain::Key,
+        now: i64,
+    ) -> Result<Option<db::documents::Readable>, error::ApiError> {
+        match &self.read_batcher {
+            Some(batcher) => batcher.read(key.as_str().to_owned(), now).await,
+            None => {
+                let key = key.clone();
+                self.query(move |conn| db::documents::read(conn, key.as_str(), now))
+                    .await
+            }
         }
     }
 
@@ -140,6 +159,7 @@ pub struct Application {
     inner: server::Application,
     state: AppState,
     batches: Option<db::put_batch::Batches>,
+    reads: Option<db::read_batch::Reads>,
 }
 
 impl Application {
@@ -162,8 +182,16 @@ impl Application {
             }
             _ => (None, None),
         };
+        let (read_batcher, reads) = match db.backend() {
+            Backend::Postgres => {
+                let (batcher, reads) = db::read_batch::channel();
+                (Some(batcher), Some(reads))
+            }
+            _ => (None, None),
+        };
         let state = AppState {
             put_batcher,
+            read_batcher,
             db,
             writer,
             ledger,
@@ -182,6 +210,7 @@ impl Application {
             inner,
             state,
             batches,
+            reads,
         })
     }
 
@@ -200,9 +229,13 @@ impl Application {
             inner,
             state,
             batches,
+            reads,
         } = self;
         if let Some(batches) = batches {
             tokio::spawn(batches.run(state.db.clone()));
+        }
+        if let Some(reads) = reads {
+            tokio::spawn(reads.run(state.db.clone()));
         }
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let flusher = {

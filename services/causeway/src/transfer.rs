@@ -24,7 +24,6 @@ use tokio::sync::{Notify, watch};
 
 use crate::AppState;
 use crate::db::buckets::{self, Served};
-use crate::db::documents;
 use crate::domain::Key;
 use crate::error::ApiError;
 
@@ -217,9 +216,8 @@ pub async fn serve(state: &AppState, key: &Key) -> Result<String, ApiError> {
     loop {
         let seen = *generations.borrow_and_update();
         let now = crate::domain::time::now();
-        let lookup = key.clone();
         let doc = state
-            .query(move |conn| documents::read(conn, lookup.as_str(), now))
+            .read_document(key, now)
             .await?
             .ok_or(ApiError::KeyNotFound)?;
         let bytes = i64::try_from(doc.value.len()).unwrap_or(i64::MAX);

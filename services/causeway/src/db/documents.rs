@@ -24,7 +24,7 @@ pub fn placement(conn: &mut DbConnection, key: &str) -> QueryResult<Option<Place
 /// What `/get` needs in one round trip: the value, where it is accounted, and the transfer
 /// left in the owner's live buckets as written so far (negative when a flush charged past
 /// the quota).
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Readable {
     pub value: String,
     pub owner: String,
@@ -140,4 +140,38 @@ pub fn update(conn: &mut DbConnection, doc: &NewDocument<'_>) -> QueryResult<()>
 pub fn delete(conn: &mut DbConnection, key: &str) -> QueryResult<()> {
     diesel::delete(documents::table.find(key)).execute(conn)?;
     Ok(())
+}
+
+/// PostgreSQL: [`read`] for many keys in one round trip (keys never hold a comma); the
+/// documents found, by key.
+pub fn read_many(
+    conn: &mut DbConnection,
+    keys: &[&str],
+    now: i64,
+) -> QueryResult<std::collections::HashMap<String, Readable>> {
+    let list = keys.join(",");
+    let binds = [Bind::Int(now), Bind::Text(&list)];
+    let rows: Vec<(String, String, String, i64, i64)> =
+        Statement::<(Text, Text, Text, BigInt, BigInt)>::new(
+            "SELECT d.doc_key, d.value, d.owner, d.bucket_id, \
+             CAST(COALESCE((SELECT SUM(b.transfer_total - b.transfer_used) FROM buckets b \
+             WHERE b.owner = d.owner AND b.expires_at > ?), 0) AS BIGINT) \
+             FROM documents d WHERE d.doc_key = ANY(string_to_array(?, ','))",
+            &binds,
+        )
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(key, value, owner, bucket_id, room)| {
+            (
+                key,
+                Readable {
+                    value,
+                    owner,
+                    bucket_id,
+                    room,
+                },
+            )
+        })
+        .collect())
 }

@@ -10,6 +10,7 @@ pub mod nonces;
 pub mod owners;
 pub mod prepared;
 pub mod put_batch;
+pub mod read_batch;
 pub mod schema;
 pub mod search;
 pub mod stats;
