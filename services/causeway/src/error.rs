@@ -62,6 +62,9 @@ pub enum ApiError {
     /// The SQLite writer could not commit the operation's batch, or is gone.
     #[error("write transaction failed")]
     WriteFailed,
+    /// The SQLite writer's batch failed for want of disk space.
+    #[error("database disk full")]
+    DatabaseFull,
     #[error(transparent)]
     Db(#[from] DbError),
     #[error(transparent)]
@@ -107,7 +110,7 @@ impl ServiceError for ApiError {
             KeyNotFound | DeleteNotFound | NoRoute => StatusCode::NOT_FOUND,
             NoLedger | TransferNotWritten | BatchUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Ledger(_) => StatusCode::BAD_GATEWAY,
-            WriteFailed | Db(_) | Query(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            WriteFailed | DatabaseFull | Db(_) | Query(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 }

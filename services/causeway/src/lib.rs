@@ -43,7 +43,7 @@ pub struct AppState {
     pub transfer: Arc<transfer::Transfer>,
     /// PostgreSQL's put batcher (group commit); `None` elsewhere.
     pub put_batcher: Option<db::put_batch::PutBatcher>,
-    /// PostgreSQL's `/get` read batcher; `None` elsewhere.
+    /// PostgreSQL's and MySQL's `/get` read batcher; `None` on SQLite.
     pub read_batcher: Option<db::read_batch::ReadBatcher>,
 }
 
@@ -94,7 +94,7 @@ impl AppState {
     }
 
     /// `/get`'s read: the document and its owner's transfer left; batched with other reads on
-    /// PostgreSQL (`db::read_batch`), on the pool elsewhere.
+    /// PostgreSQL and MySQL (`db::read_batch`), on the pool on SQLite.
     pub async fn read_document(
         &self,
         key: &domain::Key,
@@ -183,7 +183,7 @@ impl Application {
             _ => (None, None),
         };
         let (read_batcher, reads) = match db.backend() {
-            Backend::Postgres => {
+            Backend::Postgres | Backend::Mysql => {
                 let (batcher, reads) = db::read_batch::channel();
                 (Some(batcher), Some(reads))
             }

@@ -142,24 +142,37 @@ pub fn delete(conn: &mut DbConnection, key: &str) -> QueryResult<()> {
     Ok(())
 }
 
-/// PostgreSQL: [`read`] for many keys in one round trip (keys never hold a comma); the
-/// documents found, by key.
+/// [`read`] for many keys in one round trip (PostgreSQL and MySQL); the documents found, by
+/// key.
 pub fn read_many(
     conn: &mut DbConnection,
     keys: &[&str],
     now: i64,
 ) -> QueryResult<std::collections::HashMap<String, Readable>> {
+    const SELECT: &str = "SELECT d.doc_key, d.value, d.owner, d.bucket_id, \
+        CAST(COALESCE((SELECT SUM(b.transfer_total - b.transfer_used) FROM buckets b \
+        WHERE b.owner = d.owner AND b.expires_at > ?), 0) AS ";
     let list = keys.join(",");
-    let binds = [Bind::Int(now), Bind::Text(&list)];
+    let mut binds = vec![Bind::Int(now)];
+    let sql = match conn.backend() {
+        // Keys never hold a comma: one parameter whatever their number.
+        Backend::Postgres => {
+            binds.push(Bind::Text(&list));
+            format!("{SELECT}BIGINT) FROM documents d WHERE d.doc_key = ANY(string_to_array(?, ','))")
+        }
+        _ => {
+            binds.extend(keys.iter().map(|key| Bind::Text(key)));
+            let marks = vec!["?"; keys.len()].join(", ");
+            let cast = if conn.backend() == Backend::Mysql {
+                "SIGNED"
+            } else {
+                "BIGINT"
+            };
+            format!("{SELECT}{cast}) FROM documents d WHERE d.doc_key IN ({marks})")
+        }
+    };
     let rows: Vec<(String, String, String, i64, i64)> =
-        Statement::<(Text, Text, Text, BigInt, BigInt)>::new(
-            "SELECT d.doc_key, d.value, d.owner, d.bucket_id, \
-             CAST(COALESCE((SELECT SUM(b.transfer_total - b.transfer_used) FROM buckets b \
-             WHERE b.owner = d.owner AND b.expires_at > ?), 0) AS BIGINT) \
-             FROM documents d WHERE d.doc_key = ANY(string_to_array(?, ','))",
-            &binds,
-        )
-        .load(conn)?;
+        Statement::<(Text, Text, Text, BigInt, BigInt)>::new(&sql, &binds).load(conn)?;
     Ok(rows
         .into_iter()
         .map(|(key, value, owner, bucket_id, room)| {

@@ -1,4 +1,4 @@
-//! `/get`'s reads on PostgreSQL, batched: the reads waiting together are one query
+//! `/get`'s reads on PostgreSQL and MySQL, batched: the reads waiting together are one query
 //! ([`super::documents::read_many`]) instead of one round trip each. Each read still happens
 //! after its request arrived, so the transfer rule (`crate::transfer`) holds as for a read
 //! alone.

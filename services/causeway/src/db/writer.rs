@@ -14,7 +14,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use anyhow::Context as _;
 use diesel::connection::SimpleConnection;
-use service_kit::db::DbConnection;
+use service_kit::db::{DbConnection, is_storage_full};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::error::ApiError;
@@ -94,7 +94,7 @@ trait Job: Send {
     /// Runs the operation; whether it succeeded (and its savepoint is kept).
     fn run(&mut self, conn: &mut DbConnection) -> bool;
     /// Answers the request once the batch's fate is known.
-    fn reply(self: Box<Self>, committed: bool);
+    fn reply(self: Box<Self>, batch: Result<(), BatchFailure>);
 }
 
 struct Pending<T, F> {
@@ -127,14 +127,22 @@ where
         done
     }
 
-    fn reply(self: Box<Self>, committed: bool) {
-        let answer = match self.outcome {
-            Some(outcome) if committed => outcome,
+    fn reply(self: Box<Self>, batch: Result<(), BatchFailure>) {
+        let answer = match (self.outcome, batch) {
+            (Some(outcome), Ok(())) => outcome,
+            (_, Err(BatchFailure::DiskFull)) => Err(ApiError::DatabaseFull),
             _ => Err(ApiError::WriteFailed),
         };
         // The client may have gone away; its operation stands or falls with the batch anyway.
         let _ = self.reply.send(answer);
     }
+}
+
+/// Why a batch did not commit: a full disk is answered 507 (and passes when space returns).
+#[derive(Debug, Clone, Copy)]
+enum BatchFailure {
+    DiskFull,
+    Other,
 }
 
 fn run(mut conn: DbConnection, mut jobs: mpsc::Receiver<Box<dyn Job>>) {
@@ -146,14 +154,15 @@ fn run(mut conn: DbConnection, mut jobs: mpsc::Receiver<Box<dyn Job>>) {
                 Err(_) => break,
             }
         }
-        let committed = match commit(&mut conn, &mut batch) {
-            Ok(()) => true,
-            Err(err) => {
-                log::error!("write batch of {} failed: {err}", batch.len());
-                let _ = conn.batch_execute("ROLLBACK");
-                false
+        let committed = commit(&mut conn, &mut batch).map_err(|err| {
+            log::error!("write batch of {} failed: {err}", batch.len());
+            let _ = conn.batch_execute("ROLLBACK");
+            if is_storage_full(&err) {
+                BatchFailure::DiskFull
+            } else {
+                BatchFailure::Other
             }
-        };
+        });
         for job in batch {
             job.reply(committed);
         }
