@@ -4,7 +4,7 @@
 //! async executor.
 
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -94,6 +94,8 @@ pub enum Unavailable {
     Away,
     /// The connection failed while committing: the write may or may not be stored.
     CommitOutcomeUnknown,
+    /// The database's disk is full: nothing was stored (answered 507).
+    StorageFull,
 }
 
 impl Unavailable {
@@ -101,8 +103,11 @@ impl Unavailable {
     /// used again (idle connections are checked after the first failure).
     pub const RETRY_AFTER_SECS: u64 = 2;
 
-    /// `Some` when `err` is a connection-level failure.
+    /// `Some` when `err` is a connection-level failure or a full disk.
     pub fn of_query(err: &diesel::result::Error) -> Option<Self> {
+        if is_storage_full(err) {
+            return Some(Unavailable::StorageFull);
+        }
         match err {
             diesel::result::Error::RollbackErrorOnCommit { commit_error, .. }
                 if is_connection_error(commit_error) =>
@@ -120,6 +125,7 @@ impl Unavailable {
                 "database connection lost while committing; the request may or may not have \
                  taken effect"
             }
+            Unavailable::StorageFull => "insufficient storage: the database disk is full",
         }
     }
 }
@@ -156,6 +162,24 @@ pub fn is_connection_error(err: &diesel::result::Error) -> bool {
         _ => false,
     }
 }
+
+/// The database refused a write for want of disk space (SQLite `SQLITE_FULL`, PostgreSQL
+/// 53100 `disk_full`, MySQL/MariaDB 1114 "table is full" and 1021 "disk full").
+pub fn is_storage_full(err: &diesel::result::Error) -> bool {
+    let diesel::result::Error::DatabaseError(_, info) = err else {
+        return false;
+    };
+    let message = info.message().to_ascii_lowercase();
+    STORAGE_FULL.iter().any(|m| message.contains(m))
+}
+
+const STORAGE_FULL: &[&str] = &[
+    "database or disk is full",
+    "no space left on device",
+    "could not extend file",
+    "is full",
+    "disk full",
+];
 
 /// Texts of connection-level failures: libpq, PostgreSQL's shutdown notices (SQLSTATE 57P01..
 /// 57P03, which diesel does not expose), the MySQL/MariaDB client library.
@@ -227,6 +251,23 @@ impl DatabaseUrl {
             }
             _ => self.target.clone(),
         }
+    }
+
+    /// The directory of an SQLite file.
+    fn sqlite_dir(&self) -> Option<PathBuf> {
+        if self.backend != Backend::Sqlite
+            || self.target == ":memory:"
+            || self.target.starts_with("file:")
+        {
+            return None;
+        }
+        let dir = Path::new(&self.target).parent()?;
+        let dir = if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir
+        };
+        Some(dir.canonicalize().unwrap_or_else(|_| dir.to_owned()))
     }
 
     /// Opens one connection, with the real backend error on failure.
@@ -497,6 +538,8 @@ pub struct Database {
     pool: r2d2::Pool<Manager>,
     backend: Backend,
     health: Arc<Health>,
+    /// Where an SQLite database keeps its files.
+    sqlite_dir: Option<PathBuf>,
 }
 
 /// A checkout waits in slices of this, so it gives up soon after the database is found away
@@ -535,6 +578,7 @@ impl Database {
         let url = DatabaseUrl::parse(url)?;
         let first = url.connect()?;
         let backend = url.backend();
+        let sqlite_dir = url.sqlite_dir();
         let health = Arc::new(Health::default());
         let pool = r2d2::Pool::builder()
             .max_size(options.max_size)
@@ -550,11 +594,17 @@ impl Database {
             pool,
             backend,
             health,
+            sqlite_dir,
         })
     }
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// The directory of an SQLite database's files (`None` on a server, or in memory).
+    pub fn data_dir(&self) -> Option<PathBuf> {
+        self.sqlite_dir.clone()
     }
 
     /// Runs `work` with a pooled connection on the blocking thread pool.

@@ -97,8 +97,8 @@ pub trait ServiceError: Error + 'static {
         None
     }
 
-    /// `Some` when this error is the database being away: answered 503 + `Retry-After`
-    /// whatever [`ServiceError::status`] says.
+    /// `Some` when this error is the database being away (answered 503 + `Retry-After`) or
+    /// full (507), whatever [`ServiceError::status`] says.
     fn database_unavailable(&self) -> Option<Unavailable> {
         None
     }
@@ -107,20 +107,24 @@ pub trait ServiceError: Error + 'static {
 /// The status actually answered for `err`.
 pub fn status_of<E: ServiceError>(err: &E) -> StatusCode {
     match err.database_unavailable() {
-        Some(_) => StatusCode::SERVICE_UNAVAILABLE,
+        Some(unavailable) => unavailable_status(unavailable),
         None => err.status(),
+    }
+}
+
+fn unavailable_status(unavailable: Unavailable) -> StatusCode {
+    match unavailable {
+        Unavailable::StorageFull => StatusCode::INSUFFICIENT_STORAGE,
+        Unavailable::Away | Unavailable::CommitOutcomeUnknown => StatusCode::SERVICE_UNAVAILABLE,
     }
 }
 
 /// The response for `err`: its own status and body, or an opaque 500 with the chain logged.
 pub fn respond<E: ServiceError>(err: &E) -> HttpResponse {
     if let Some(unavailable) = err.database_unavailable() {
-        log::warn!("503: {}", cause_chain(err));
-        let mut response = E::Format::render(
-            StatusCode::SERVICE_UNAVAILABLE,
-            unavailable.message(),
-            Map::new(),
-        );
+        let status = unavailable_status(unavailable);
+        log::warn!("{}: {}", status.as_u16(), cause_chain(err));
+        let mut response = E::Format::render(status, unavailable.message(), Map::new());
         set_retry_after(&mut response, Unavailable::RETRY_AFTER_SECS);
         return response;
     }

@@ -3,10 +3,13 @@
 //! Upstream ledgers are *dependencies*: one that is down leaves it 200 with
 //! `"status": "degraded"` and the reason in the body, because reads that need no ledger must
 //! keep being served, and every replica shares the same ledger. Each dependency's last state
-//! is the gauge `<service>_dependency_up{dependency="..."}` in `/metrics`.
+//! is the gauge `<service>_dependency_up{dependency="..."}` in `/metrics`. A data directory
+//! short of space degrades the replica the same way (reads still work; writes answer 507),
+//! with its free bytes in the body and in `<service>_free_bytes{path="..."}`.
 
 use std::collections::BTreeMap;
 use std::future::Future;
+use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -24,7 +27,20 @@ const CHECK_TIMEOUT: Duration = Duration::from_secs(5);
 /// How often dependencies are probed when nobody asks, so the gauge stays current.
 pub(crate) const DEPENDENCY_REFRESH: Duration = Duration::from_secs(15);
 
-type CheckFuture = Pin<Box<dyn Future<Output = Result<(), String>> + Send>>;
+/// Below this many free bytes a data directory is reported degraded.
+pub const LOW_SPACE: u64 = 64 * 1024 * 1024;
+
+/// What one check found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Ok,
+    /// The replica still serves, with less than it should (the reason says what).
+    Degraded(String),
+    /// The replica cannot serve.
+    Unready(String),
+}
+
+type CheckFuture = Pin<Box<dyn Future<Output = Outcome> + Send>>;
 type Check = Arc<dyn Fn() -> CheckFuture + Send + Sync>;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -39,6 +55,8 @@ pub struct Readiness {
     checks: Vec<(&'static str, Kind, Check)>,
     /// The last outcome of each dependency, for the gauge.
     dependencies_up: Arc<Mutex<BTreeMap<&'static str, bool>>>,
+    /// Data directories whose free space is reported.
+    data_dirs: Vec<PathBuf>,
 }
 
 /// The overall outcome.
@@ -60,6 +78,22 @@ impl Readiness {
         F: Fn() -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<(), String>> + Send + 'static,
     {
+        self.with(name, Kind::Required, move || {
+            let outcome = check();
+            async move {
+                outcome
+                    .await
+                    .map_or_else(Outcome::Unready, |()| Outcome::Ok)
+            }
+        })
+    }
+
+    /// A check that tells degraded from unready itself (storage that is full but readable).
+    pub fn check_outcome<F, Fut>(self, name: &'static str, check: F) -> Self
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Outcome> + Send + 'static,
+    {
         self.with(name, Kind::Required, check)
     }
 
@@ -69,12 +103,47 @@ impl Readiness {
         F: Fn() -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<(), String>> + Send + 'static,
     {
-        self.with(name, Kind::Dependency, check)
+        self.with(name, Kind::Dependency, move || {
+            let outcome = check();
+            async move {
+                outcome.await.map_or_else(
+                    |reason| Outcome::Degraded(format!("unreachable: {reason}")),
+                    |()| Outcome::Ok,
+                )
+            }
+        })
+    }
+
+    /// `<name>_space`: degraded while `dir` has less than [`LOW_SPACE`] free; its free bytes
+    /// also go to `/metrics`.
+    pub fn disk_space(mut self, name: &'static str, dir: PathBuf) -> Self {
+        self.data_dirs.push(dir.clone());
+        self.with(name, Kind::Required, move || {
+            let dir = dir.clone();
+            async move {
+                match tokio::task::spawn_blocking(move || free_bytes(&dir)).await {
+                    Ok(Ok(free)) if free < LOW_SPACE => {
+                        Outcome::Degraded(format!("low on space: {free} bytes free"))
+                    }
+                    Ok(Ok(_)) => Outcome::Ok,
+                    Ok(Err(err)) => Outcome::Degraded(format!("free space unknown: {err}")),
+                    Err(err) => Outcome::Degraded(format!("free space unknown: {err}")),
+                }
+            }
+        })
     }
 
     /// `database`: a round trip; `schema`: every migration the binary embeds is applied. A
     /// replica started with `--no-migrate` before the migration Job finished waits unready.
     pub fn database(self, db: &Database, migrations: &'static Migrations) -> Self {
+        let this = match db.data_dir() {
+            Some(dir) => self.disk_space("database_space", dir),
+            None => self,
+        };
+        this.database_checks(db, migrations)
+    }
+
+    fn database_checks(self, db: &Database, migrations: &'static Migrations) -> Self {
         let ping = db.clone();
         let schema = db.clone();
         let complete = Arc::new(AtomicBool::new(false));
@@ -110,7 +179,7 @@ impl Readiness {
     fn with<F, Fut>(mut self, name: &'static str, kind: Kind, check: F) -> Self
     where
         F: Fn() -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Result<(), String>> + Send + 'static,
+        Fut: Future<Output = Outcome> + Send + 'static,
     {
         self.checks
             .push((name, kind, Arc::new(move || Box::pin(check()))));
@@ -128,7 +197,7 @@ impl Readiness {
             async move {
                 let outcome = tokio::time::timeout(CHECK_TIMEOUT, check())
                     .await
-                    .unwrap_or_else(|_| Err("timed out".to_owned()));
+                    .unwrap_or_else(|_| Outcome::Unready("timed out".to_owned()));
                 (*name, *kind, outcome)
             }
         }))
@@ -137,20 +206,21 @@ impl Readiness {
         let mut report = Map::new();
         for (name, kind, outcome) in results {
             if kind == Kind::Dependency {
-                lock(&self.dependencies_up).insert(name, outcome.is_ok());
+                lock(&self.dependencies_up).insert(name, outcome == Outcome::Ok);
             }
             let text = match outcome {
-                Ok(()) => "ok".to_owned(),
-                Err(reason) => {
-                    log::warn!("readiness check {name} failed: {reason}");
-                    health = match (kind, health) {
-                        (Kind::Required, _) | (_, Health::Unready) => Health::Unready,
-                        (Kind::Dependency, _) => Health::Degraded,
-                    };
-                    match kind {
-                        Kind::Required => reason,
-                        Kind::Dependency => format!("unreachable: {reason}"),
+                Outcome::Ok => "ok".to_owned(),
+                Outcome::Degraded(reason) => {
+                    log::warn!("readiness check {name} degraded: {reason}");
+                    if health == Health::Ready {
+                        health = Health::Degraded;
                     }
+                    reason
+                }
+                Outcome::Unready(reason) => {
+                    log::warn!("readiness check {name} failed: {reason}");
+                    health = Health::Unready;
+                    reason
                 }
             };
             report.insert(name.to_owned(), Value::String(text));
@@ -158,8 +228,26 @@ impl Readiness {
         (health, report)
     }
 
-    /// Registers `<service>_dependency_up{dependency="..."}` (1 up, 0 down) in `metrics`.
-    pub(crate) fn register_gauge(&self, metrics: &Metrics) {
+    /// Registers `<service>_dependency_up{dependency="..."}` (1 up, 0 down) and
+    /// `<service>_free_bytes{path="..."}` in `metrics`.
+    pub(crate) fn register_gauges(&self, metrics: &Metrics) {
+        let prefix = metrics.service().replace('-', "_");
+        if !self.data_dirs.is_empty() {
+            let dirs = self.data_dirs.clone();
+            metrics.labelled_gauge(
+                &format!("{prefix}_free_bytes"),
+                "Bytes free for this service in each of its data directories.",
+                "path",
+                move || {
+                    dirs.iter()
+                        .filter_map(|dir| {
+                            let free = free_bytes(dir).ok()?;
+                            Some((dir.display().to_string(), free as f64))
+                        })
+                        .collect()
+                },
+            );
+        }
         if !self
             .checks
             .iter()
@@ -167,7 +255,7 @@ impl Readiness {
         {
             return;
         }
-        let name = format!("{}_dependency_up", metrics.service().replace('-', "_"));
+        let name = format!("{prefix}_dependency_up");
         let states = Arc::clone(&self.dependencies_up);
         metrics.labelled_gauge(
             &name,
@@ -200,6 +288,12 @@ pub(crate) async fn ready(readiness: web::Data<Readiness>) -> HttpResponse {
         Health::Unready => (StatusCode::SERVICE_UNAVAILABLE, "unready"),
     };
     HttpResponse::build(status).json(json!({ "status": word, "checks": checks }))
+}
+
+/// Bytes an unprivileged process may still write under `dir`.
+pub fn free_bytes(dir: &Path) -> std::io::Result<u64> {
+    let stats = rustix::fs::statvfs(dir)?;
+    Ok(stats.f_bavail.saturating_mul(stats.f_frsize))
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

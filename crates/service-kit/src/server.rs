@@ -67,7 +67,7 @@ impl Application {
         let addr = listener.local_addr()?;
         let body_limit = options.body_limit;
         let drain_limit = web::Data::new(crate::body::DrainLimit(options.drain_limit));
-        readiness.register_gauge(&metrics);
+        readiness.register_gauges(&metrics);
         let refresher = readiness.clone();
         let metrics = web::Data::new(metrics);
         let readiness = web::Data::new(readiness);

@@ -5,6 +5,7 @@
 pub mod openapi;
 pub mod outage;
 pub mod private_db;
+pub mod small_disk;
 
 use std::time::{Duration, Instant};
 

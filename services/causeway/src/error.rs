@@ -89,6 +89,7 @@ impl ServiceError for ApiError {
             ApiError::Query(err) => Unavailable::of_query(err),
             ApiError::TransferNotWritten => Some(Unavailable::Away),
             ApiError::BatchUnavailable(kind) => Some(*kind),
+            ApiError::DatabaseFull => Some(Unavailable::StorageFull),
             _ => None,
         }
     }

@@ -54,13 +54,11 @@ pub enum TailsError {
 
 impl From<std::io::Error> for TailsError {
     fn from(err: std::io::Error) -> Self {
-        use std::io::ErrorKind;
-        match err.kind() {
-            ErrorKind::StorageFull | ErrorKind::QuotaExceeded | ErrorKind::FileTooLarge => {
-                log::warn!("storage full: {err}");
-                Self::StorageFull
-            }
-            _ => Self::Io(err),
+        if crate::storage::is_full(&err) {
+            log::warn!("storage full: {err}");
+            Self::StorageFull
+        } else {
+            Self::Io(err)
         }
     }
 }

@@ -131,10 +131,13 @@ impl Application {
 
 fn readiness(storage: &Arc<Storage>, ledgers: &Arc<Ledgers>) -> Readiness {
     let storage = Arc::clone(storage);
-    let readiness = Readiness::new().check("storage", move || {
-        let storage = Arc::clone(&storage);
-        async move { storage.check_writable().await }
-    });
+    let root = storage.root().to_owned();
+    let readiness = Readiness::new()
+        .check_outcome("storage", move || {
+            let storage = Arc::clone(&storage);
+            async move { storage.check_writable().await }
+        })
+        .disk_space("storage_space", root);
     if ledgers.is_empty() {
         return readiness;
     }

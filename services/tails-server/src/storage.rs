@@ -25,6 +25,8 @@ use tempfile::NamedTempFile;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+use service_kit::health::{Outcome, free_bytes};
+
 use crate::domain::{StoredName, TailsHash, TailsHead};
 
 const TMP_DIR: &str = ".tmp";
@@ -290,7 +292,7 @@ impl Storage {
     }
 
     /// Readiness: a file can be created, written, synced and removed.
-    pub async fn check_writable(&self) -> Result<(), String> {
+    pub async fn check_writable(&self) -> Outcome {
         let tmp = self.tmp.clone();
         let probe = move || -> io::Result<()> {
             let mut file = create_temp(&tmp)?;
@@ -299,11 +301,25 @@ impl Storage {
             file.close()
         };
         match tokio::task::spawn_blocking(probe).await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(err)) => Err(format!("storage not writable: {err}")),
-            Err(err) => Err(format!("storage probe failed: {err}")),
+            Ok(Ok(())) => Outcome::Ok,
+            // Full: downloads are still served, so the replica stays in service.
+            Ok(Err(err)) if is_full(&err) => {
+                let free = free_bytes(&self.root).unwrap_or(0);
+                Outcome::Degraded(format!("storage full: {free} bytes free ({err})"))
+            }
+            Ok(Err(err)) => Outcome::Unready(format!("storage not writable: {err}")),
+            Err(err) => Outcome::Unready(format!("storage probe failed: {err}")),
         }
     }
+}
+
+/// The file system refused a write for want of space (or quota).
+pub fn is_full(err: &io::Error) -> bool {
+    use io::ErrorKind;
+    matches!(
+        err.kind(),
+        ErrorKind::StorageFull | ErrorKind::QuotaExceeded | ErrorKind::FileTooLarge
+    )
 }
 
 impl Upload {

@@ -7,6 +7,7 @@ mod batches;
 mod bitcoin;
 mod buckets;
 mod cluster;
+mod disk_full;
 mod enrollment;
 mod flow;
 mod helpers;

@@ -8,6 +8,7 @@ mod answer;
 mod caching;
 mod challenge;
 mod chunk;
+mod disk_full;
 mod farmer_cycle;
 mod geoip;
 mod limits;

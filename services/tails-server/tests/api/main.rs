@@ -3,6 +3,7 @@
 mod acapy;
 mod cluster;
 mod concurrency;
+mod disk_full;
 mod download;
 mod hash;
 mod health;

@@ -3,6 +3,7 @@
 
 mod auth;
 mod bodies;
+mod disk_full;
 mod helpers;
 mod lease;
 mod openapi;
