@@ -158,7 +158,9 @@ pub fn read_many(
         // Keys never hold a comma: one parameter whatever their number.
         Backend::Postgres => {
             binds.push(Bind::Text(&list));
-            format!("{SELECT}BIGINT) FROM documents d WHERE d.doc_key = ANY(string_to_array(?, ','))")
+            format!(
+                "{SELECT}BIGINT) FROM documents d WHERE d.doc_key = ANY(string_to_array(?, ','))"
+            )
         }
         _ => {
             binds.extend(keys.iter().map(|key| Bind::Text(key)));

@@ -97,7 +97,7 @@ impl Reads {
                             let doc = if left == 0 {
                                 found.remove(&job.key)
                             } else {
-                                found.get(&job.key).map(Readable::clone)
+                                found.get(&job.key).cloned()
                             };
                             let _ = job.reply.send(Ok(doc));
                         }
