@@ -205,3 +205,54 @@ pub async fn assert_waits_for_schema(base: &str, migrate: impl std::future::Futu
     assert_eq!(status, 200, "{report}");
     assert_eq!(report["checks"]["schema"], "ok", "{report}");
 }
+
+/// Sends `head` (request line and headers, without the blank line) with a chunked body of
+/// 64 KiB chunks that never ends, to the server at `addr`, and asserts the server answers and
+/// then closes the connection within the drain bounds of [`crate::body`] (plus slack for a
+/// busy machine). Returns the answer's status line.
+pub fn assert_endless_body_is_cut(addr: &str, head: &str) -> String {
+    use std::io::{Read, Write};
+    let mut socket =
+        std::net::TcpStream::connect(addr).unwrap_or_else(|err| panic!("connect {addr}: {err}"));
+    let request = format!("{head}Transfer-Encoding: chunked\r\n\r\n");
+    socket
+        .write_all(request.as_bytes())
+        .unwrap_or_else(|err| panic!("send head: {err}"));
+    let mut reader = socket
+        .try_clone()
+        .unwrap_or_else(|err| panic!("clone socket: {err}"));
+    let answer = std::thread::spawn(move || {
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") && matches!(reader.read(&mut byte), Ok(1)) {
+            head.push(byte[0]);
+        }
+        (String::from_utf8_lossy(&head).into_owned(), Instant::now())
+    });
+    let chunk = [b'x'; 65536];
+    let mut framed = format!("{:x}\r\n", chunk.len()).into_bytes();
+    framed.extend_from_slice(&chunk);
+    framed.extend_from_slice(b"\r\n");
+    let started = Instant::now();
+    let mut sent_after = 0u64;
+    while socket.write_all(&framed).is_ok() {
+        if answer.is_finished() {
+            sent_after += framed.len() as u64;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the server went on reading an endless body for a minute"
+        );
+    }
+    let closed = Instant::now();
+    let (head, answered) = answer
+        .join()
+        .unwrap_or_else(|_| panic!("reading the answer failed"));
+    let closed_after = closed.duration_since(answered);
+    assert!(
+        closed_after < crate::body::DRAIN_TIMEOUT + crate::body::LINGER + Duration::from_secs(5),
+        "closed {closed_after:?} after answering"
+    );
+    eprintln!("answered, then closed {closed_after:?} later ({sent_after} bytes sent after)");
+    head.lines().next().unwrap_or_default().to_owned()
+}

@@ -11,13 +11,13 @@ pub mod openapi;
 pub mod query;
 
 use actix_web::http::StatusCode;
-use actix_web::web::{self, BytesMut};
+use actix_web::web::{self, Bytes};
 use actix_web::{HttpMessage, HttpRequest, HttpResponse};
-use futures_util::StreamExt as _;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
 use serde_json::{Value, json};
 use service_kit::bitcoin::{BitcoinAddress, Network};
+use service_kit::body::BodyError;
 use service_kit::error::{JsonErrorAndStatus, extractors};
 
 use crate::AppState;
@@ -127,16 +127,13 @@ pub fn flag<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<bool>, 
 }
 
 /// Reads a request body up to `limit` bytes; beyond it the answer is 413 in causeway's format.
-pub async fn read_body(mut payload: web::Payload, limit: usize) -> Result<BytesMut, ApiError> {
-    let mut body = BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| ApiError::invalid("body", e))?;
-        if body.len() + chunk.len() > limit {
-            return Err(ApiError::BodyTooLarge(limit));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
+pub async fn read_body(payload: web::Payload, limit: usize) -> Result<Bytes, ApiError> {
+    service_kit::body::read(payload, limit)
+        .await
+        .map_err(|err| match err {
+            BodyError::TooLarge(limit) => ApiError::BodyTooLarge(limit),
+            BodyError::Unreadable(reason) => ApiError::invalid("body", reason),
+        })
 }
 
 /// Parameters of a POST: a form body, else a JSON body whatever its content type (the

@@ -8,6 +8,7 @@ mod bitcoin;
 mod buckets;
 mod cluster;
 mod disk_full;
+mod endless_body;
 mod enrollment;
 mod flow;
 mod helpers;

@@ -3,27 +3,24 @@
 
 use actix_web::dev::Decompress;
 use actix_web::http::header::ContentEncoding;
-use actix_web::web::{self, Bytes, BytesMut};
-use futures_util::StreamExt;
+use actix_web::web::{self, Bytes};
+use service_kit::body::BodyError;
 
 use crate::error::ApiError;
 
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
-async fn collect<S, E>(mut stream: S, limit: usize) -> Result<Bytes, ApiError>
+async fn collect<S, E>(stream: S, limit: usize) -> Result<Bytes, ApiError>
 where
     S: futures_util::Stream<Item = Result<Bytes, E>> + Unpin,
     E: std::fmt::Display,
 {
-    let mut body = BytesMut::new();
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|err| ApiError::BadBody(err.to_string()))?;
-        if body.len() + chunk.len() > limit {
-            return Err(ApiError::BodyTooLarge(limit));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body.freeze())
+    service_kit::body::read(stream, limit)
+        .await
+        .map_err(|err| match err {
+            BodyError::TooLarge(limit) => ApiError::BodyTooLarge(limit),
+            BodyError::Unreadable(reason) => ApiError::BadBody(reason),
+        })
 }
 
 /// The body, gunzipped when it really is gzip, at most `limit` bytes either way.

@@ -9,6 +9,7 @@ mod caching;
 mod challenge;
 mod chunk;
 mod disk_full;
+mod endless_body;
 mod farmer_cycle;
 mod geoip;
 mod limits;

@@ -5,6 +5,7 @@ mod cluster;
 mod concurrency;
 mod disk_full;
 mod download;
+mod endless_body;
 mod hash;
 mod health;
 mod helpers;

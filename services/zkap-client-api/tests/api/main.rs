@@ -4,6 +4,7 @@
 mod auth;
 mod bodies;
 mod disk_full;
+mod endless_body;
 mod helpers;
 mod lease;
 mod openapi;
