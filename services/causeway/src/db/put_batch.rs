@@ -301,9 +301,9 @@ fn decide_and_write(
 const QUEUE: usize = 1024;
 /// Puts per batch at most.
 const MAX_BATCH: usize = 64;
-/// Batches under way at once, each on a pooled connection: one is being decided and
-/// written while the next gathers.
-const CONCURRENT_BATCHES: usize = 2;
+/// Batches under way at once, each on a pooled connection: one waits for its commit while
+/// the others are decided and written.
+const CONCURRENT_BATCHES: usize = 3;
 
 struct Job {
     put: Put,
