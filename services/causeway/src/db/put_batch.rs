@@ -39,9 +39,11 @@ pub fn run(conn: &mut DbConnection, puts: &[(Put, Clock)]) -> Vec<Outcome> {
     for (i, (put, _)) in puts.iter().enumerate() {
         let owner = put.owner.to_string();
         let key = put.key.as_str();
-        if put.binds().is_none() && !owners.contains(&owner) && !keys.contains(key) {
-            owners.insert(owner);
-            keys.insert(key);
+        let fresh = !owners.contains(&owner) && !keys.contains(key);
+        // Later puts of an owner or key that runs alone run alone too, after it.
+        owners.insert(owner);
+        keys.insert(key);
+        if fresh && put.binds().is_none() {
             batch.push(i);
         }
     }
