@@ -1,10 +1,10 @@
 //! Group commit for `/put` on PostgreSQL, set-based. A put alone is five round trips and a
 //! commit; here the puts waiting together (of different owners and keys) run in one
-//! transaction of eight statements whatever their number: the owners are locked in address
+//! transaction of six statements whatever their number: the owners are locked in address
 //! order (as every other writer locks them, so no deadlock with single puts, transfer flushes
 //! or another replica's batch), everything the rules need is read at once, each put is decided
-//! in memory in arrival order, and the accepted ones are written by one statement per table
-//! (the rows travel as one JSON parameter).
+//! in memory in arrival order, and the accepted ones are written by one statement (the rows
+//! travel as JSON parameters).
 //!
 //! Each put keeps its own outcome: a refused put writes nothing, and the others are not
 //! affected. If the transaction fails as a whole (a concurrent writer elsewhere took a key
@@ -249,53 +249,43 @@ fn decide_and_write(
         decided.push((i, Some(Ok(()))));
     }
 
-    if !used_rows.is_empty() {
-        let rows = Value::Array(used_rows).to_string();
-        Statement::<()>::new(
-            "INSERT INTO used_messages (owner, digest) SELECT owner, digest \
-             FROM json_to_recordset(CAST(? AS json)) AS x(owner text, digest text)",
-            &[Bind::Text(&rows)],
-        )
-        .execute(conn)?;
+    if used_rows.is_empty() {
+        return Ok(decided);
     }
     let deltas: Vec<Value> = deltas
         .into_iter()
         .filter(|(_, delta)| *delta != 0)
         .map(|(id, delta)| json!({"id": id, "delta": delta}))
         .collect();
-    if !deltas.is_empty() {
-        let rows = Value::Array(deltas).to_string();
-        Statement::<()>::new(
-            "UPDATE buckets SET bytes_used = buckets.bytes_used + x.delta \
-             FROM json_to_recordset(CAST(? AS json)) AS x(id bigint, delta bigint) \
-             WHERE buckets.id = x.id",
-            &[Bind::Text(&rows)],
-        )
-        .execute(conn)?;
-    }
-    if !inserts.is_empty() {
-        let rows = Value::Array(inserts).to_string();
-        Statement::<()>::new(
-            "INSERT INTO documents (doc_key, value, owner, bucket_id, size, testnet, updated_at) \
-             SELECT key, value, owner, bucket_id, size, testnet, updated_at \
-             FROM json_to_recordset(CAST(? AS json)) AS x(key text, value text, owner text, \
-             bucket_id bigint, size bigint, testnet boolean, updated_at bigint)",
-            &[Bind::Text(&rows)],
-        )
-        .execute(conn)?;
-    }
-    if !updates.is_empty() {
-        let rows = Value::Array(updates).to_string();
-        Statement::<()>::new(
-            "UPDATE documents SET value = x.value, bucket_id = x.bucket_id, size = x.size, \
-             testnet = x.testnet, updated_at = x.updated_at \
-             FROM json_to_recordset(CAST(? AS json)) AS x(key text, value text, owner text, \
-             bucket_id bigint, size bigint, testnet boolean, updated_at bigint) \
-             WHERE documents.doc_key = x.key",
-            &[Bind::Text(&rows)],
-        )
-        .execute(conn)?;
-    }
+    let rows = [
+        Value::Array(used_rows).to_string(),
+        Value::Array(deltas).to_string(),
+        Value::Array(inserts).to_string(),
+        Value::Array(updates).to_string(),
+    ];
+    let binds = rows.each_ref().map(|rows| Bind::Text(rows));
+    // Every write of the batch in one statement (data-modifying CTEs all run, to completion,
+    // on rows that do not overlap: distinct keys, one delta per bucket).
+    Statement::<()>::new(
+        "WITH used AS (INSERT INTO used_messages (owner, digest) SELECT owner, digest \
+         FROM json_to_recordset(CAST(? AS json)) AS x(owner text, digest text)), \
+         charged AS (UPDATE buckets SET bytes_used = buckets.bytes_used + x.delta \
+         FROM json_to_recordset(CAST(? AS json)) AS x(id bigint, delta bigint) \
+         WHERE buckets.id = x.id), \
+         inserted AS (INSERT INTO documents \
+         (doc_key, value, owner, bucket_id, size, testnet, updated_at) \
+         SELECT key, value, owner, bucket_id, size, testnet, updated_at \
+         FROM json_to_recordset(CAST(? AS json)) AS x(key text, value text, owner text, \
+         bucket_id bigint, size bigint, testnet boolean, updated_at bigint)), \
+         updated AS (UPDATE documents SET value = x.value, bucket_id = x.bucket_id, \
+         size = x.size, testnet = x.testnet, updated_at = x.updated_at \
+         FROM json_to_recordset(CAST(? AS json)) AS x(key text, value text, owner text, \
+         bucket_id bigint, size bigint, testnet boolean, updated_at bigint) \
+         WHERE documents.doc_key = x.key) \
+         SELECT 1",
+        &binds,
+    )
+    .execute(conn)?;
     Ok(decided)
 }
 
