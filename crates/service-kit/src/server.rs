@@ -125,11 +125,11 @@ impl Application {
 
 fn request_logger() -> Logger {
     Logger::new("%{peer}xi \"%{request}xi\" %s %b %Dms id=%{x-request-id}o")
+        // The socket's peer: forwarding headers are anyone's to write, and only a service
+        // that knows its trusted proxies (downstream-node) may believe them.
         .custom_request_replace("peer", |req| {
-            req.connection_info()
-                .realip_remote_addr()
-                .unwrap_or("-")
-                .to_owned()
+            req.peer_addr()
+                .map_or_else(|| "-".to_owned(), |addr| addr.ip().to_string())
         })
         .custom_request_replace("request", |req| {
             format!("{} {}", req.method(), redact_path(req.path()))
@@ -212,6 +212,16 @@ impl std::str::FromStr for LogFormat {
 /// Starts `env_logger` with `RUST_LOG` if set, else `level` (e.g. `info`). Safe to call twice.
 pub fn init_logging(level: &str) {
     init_logging_as(level, LogFormat::Plain);
+}
+
+/// Logging for a service's `main`: `level` in Rust's or the Python originals' names
+/// (`WARNING`, `CRITICAL`...; see [`crate::log_level`]), lines in `format`.
+pub fn start_logging(
+    level: &str,
+    format: LogFormat,
+) -> Result<(), crate::log_level::LogLevelError> {
+    init_logging_as(&crate::log_level::log_filter(level)?, format);
+    Ok(())
 }
 
 /// [`init_logging`] in the given format.

@@ -1,5 +1,4 @@
 use clap::Parser;
-use service_kit::server::init_logging;
 
 use causeway::settings::{Cli, Command};
 use causeway::{Application, Settings};
@@ -8,7 +7,7 @@ use causeway::{Application, Settings};
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let settings = Settings::load(&cli, None)?;
-    init_logging(&settings.log_level);
+    service_kit::server::start_logging(&settings.log_level, settings.log_format)?;
     match cli.command.unwrap_or(Command::Serve) {
         Command::Migrate => {
             let applied = causeway::migrate(&settings)?;

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 use serde::{Deserialize, Serialize};
 use service_kit::bitcoin::Network;
+use service_kit::server::LogFormat;
 use service_kit::settings::{self, SettingsError, Sources};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -47,6 +48,8 @@ pub struct Settings {
     /// (README, "Transfer accounting").
     pub transfer_flush_bytes: u64,
     pub log_level: String,
+    /// Log lines as text (`plain`) or one JSON object each (`json`).
+    pub log_format: LogFormat,
 }
 
 impl Default for Settings {
@@ -74,6 +77,7 @@ impl Default for Settings {
             transfer_flush_ms: 100,
             transfer_flush_bytes: 1_048_576,
             log_level: "info".to_owned(),
+            log_format: LogFormat::Plain,
         }
     }
 }
@@ -173,6 +177,9 @@ pub struct Flags {
     /// Log filter when RUST_LOG is unset [default: info]
     #[arg(long, global = true)]
     pub log_level: Option<String>,
+    /// Log lines as text or one JSON object each: plain, json [default: plain]
+    #[arg(long, global = true)]
+    pub log_format: Option<LogFormat>,
 }
 
 #[serde_with::skip_serializing_none]

@@ -7,7 +7,7 @@ use downstream_node::{Application, connect, db, node::maintenance};
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let settings = Settings::load(&cli.flags)?;
-    service_kit::server::init_logging(&settings.log_level);
+    service_kit::server::start_logging(&settings.log_level, settings.log_format)?;
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
             let app = Application::build(settings)?;

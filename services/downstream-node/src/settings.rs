@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 use serde::{Deserialize, Serialize};
+use service_kit::server::LogFormat;
 use service_kit::settings::{Sources, load};
 
 use crate::domain::TrustedProxies;
@@ -73,6 +74,8 @@ pub struct Settings {
     pub trusted_proxies: TrustedProxies,
     pub workers: Option<usize>,
     pub log_level: String,
+    /// Log lines as text (`plain`) or one JSON object each (`json`).
+    pub log_format: LogFormat,
 }
 
 impl Default for Settings {
@@ -110,6 +113,7 @@ impl Default for Settings {
             trusted_proxies: TrustedProxies::default(),
             workers: None,
             log_level: "info".into(),
+            log_format: LogFormat::Plain,
         }
     }
 }
@@ -316,6 +320,9 @@ pub struct Flags {
     /// names (WARNING, CRITICAL, ...), optionally target=LEVEL [default: info]
     #[arg(long, global = true)]
     pub log_level: Option<String>,
+    /// Log lines as text or one JSON object each: plain, json [default: plain]
+    #[arg(long, global = true)]
+    pub log_format: Option<LogFormat>,
 }
 
 fn serialize_not<S: serde::Serializer>(value: &bool, s: S) -> Result<S::Ok, S::Error> {

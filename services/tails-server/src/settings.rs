@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use clap::Parser;
 use serde::{Deserialize, Serialize};
+use service_kit::server::LogFormat;
 use service_kit::settings::{Sources, load};
 
 use crate::domain::expected_size;
@@ -26,6 +27,8 @@ pub struct Settings {
     /// The env_logger filter (`warn`, `info,tails_server=debug`); `load` accepts the
     /// original's Python names too (`WARNING`, `CRITICAL`, ...) and stores the filter.
     pub log_level: String,
+    /// Log lines as text (`plain`) or one JSON object each (`json`).
+    pub log_format: LogFormat,
     /// Largest tails file accepted (413 above it).
     pub max_tails_size: u64,
     /// Largest genesis part accepted (413 above it).
@@ -62,6 +65,7 @@ impl Default for Settings {
             port: DEFAULT_PORT,
             storage_path: DEFAULT_STORAGE_PATH.into(),
             log_level: "info".to_owned(),
+            log_format: LogFormat::Plain,
             max_tails_size: DEFAULT_MAX_TAILS_SIZE,
             max_genesis_size: DEFAULT_MAX_GENESIS_SIZE,
             indy_vdr_proxy_url: None,
@@ -134,6 +138,9 @@ pub struct Flags {
     /// error, warn, info, debug, trace, off, optionally target=LEVEL; RUST_LOG wins [default: info]
     #[arg(long, value_name = "LEVEL")]
     pub log_level: Option<String>,
+    /// Log lines as text or one JSON object each: plain, json [default: plain]
+    #[arg(long, value_name = "FORMAT")]
+    pub log_format: Option<LogFormat>,
 }
 
 #[derive(Debug, thiserror::Error)]

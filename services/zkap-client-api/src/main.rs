@@ -6,7 +6,7 @@ use zkap_client_api::{Application, migrate};
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let settings = cli.flags.load(None)?;
-    service_kit::server::init_logging(&settings.log_level);
+    service_kit::server::start_logging(&settings.log_level, settings.log_format)?;
     match cli.command.unwrap_or(Command::Serve) {
         Command::Migrate => {
             let applied = migrate(&settings).await?;

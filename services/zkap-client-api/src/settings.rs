@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand};
 use serde::{Deserialize, Deserializer, Serialize};
+use service_kit::server::LogFormat;
 
 use crate::tahoe_cfg;
 
@@ -43,6 +44,8 @@ pub struct Settings {
     pub max_passes_per_request: u32,
     pub body_limit: usize,
     pub log_level: String,
+    /// Log lines as text (`plain`) or one JSON object each (`json`).
+    pub log_format: LogFormat,
 }
 
 impl Default for Settings {
@@ -71,6 +74,7 @@ impl Default for Settings {
             max_passes_per_request: 10_000,
             body_limit: 1024 * 1024,
             log_level: "info".into(),
+            log_format: LogFormat::Plain,
         }
     }
 }
@@ -211,6 +215,9 @@ pub struct Flags {
     /// Log filter when RUST_LOG is unset [default: info].
     #[arg(long)]
     pub log_level: Option<String>,
+    /// Log lines as text or one JSON object each: plain, json [default: plain]
+    #[arg(long)]
+    pub log_format: Option<LogFormat>,
 }
 
 impl Flags {
