@@ -163,6 +163,24 @@ macro_rules! backend_tests {
     };
 }
 
+/// One test per database server for `body(backend)`, named `postgres` and `mysql` like the
+/// variants of [`backend_tests!`] (so `make test` filters and reports them the same way), for
+/// tests that start their own server ([`private_db`]).
+#[macro_export]
+macro_rules! server_tests {
+    ($body:path) => {
+        #[actix_web::test]
+        async fn postgres() {
+            $body($crate::db::Backend::Postgres).await
+        }
+
+        #[actix_web::test]
+        async fn mysql() {
+            $body($crate::db::Backend::Mysql).await
+        }
+    };
+}
+
 /// The median wall time of `runs` calls of `work` (after one warm-up call).
 pub fn median_time(runs: usize, mut work: impl FnMut()) -> Duration {
     work();
@@ -190,6 +208,23 @@ pub async fn readiness(base: &str) -> (u16, serde_json::Value) {
     let status = response.status().as_u16();
     let report = response.json().await.unwrap_or_default();
     (status, report)
+}
+
+/// `GET <base>/metrics`: the Prometheus text.
+pub async fn metrics(base: &str) -> String {
+    let response = reqwest::get(format!("{base}/metrics"))
+        .await
+        .unwrap_or_else(|err| panic!("GET {base}/metrics: {err}"));
+    response.text().await.unwrap_or_default()
+}
+
+/// Asserts the replica is ready (200, perhaps degraded) and its readiness check `check`
+/// reports the free bytes of a data directory, as it does on a full disk.
+pub async fn assert_ready_reporting_space(base: &str, check: &str) {
+    let (status, report) = readiness(base).await;
+    assert_eq!(status, 200, "{report}");
+    let text = report["checks"][check].as_str().unwrap_or_default();
+    assert!(text.contains("bytes free"), "{report}");
 }
 
 /// Asserts the replica is unready because its schema lacks migrations (started with

@@ -177,15 +177,6 @@ async fn pool_survives_a_restart(backend: service_kit::db::Backend) {
 
 mod restart {
     use super::*;
-    use service_kit::db::Backend;
 
-    #[actix_web::test]
-    async fn postgres() {
-        pool_survives_a_restart(Backend::Postgres).await
-    }
-
-    #[actix_web::test]
-    async fn mysql() {
-        pool_survives_a_restart(Backend::Mysql).await
-    }
+    service_kit::server_tests!(pool_survives_a_restart);
 }

@@ -101,14 +101,7 @@ async fn health_readiness_metrics_and_limits() {
     let body: serde_json::Value = degraded.json().await.unwrap();
     assert_eq!(body["status"], "degraded");
     assert_eq!(body["checks"]["ledger"], "unreachable: connection refused");
-    let gauge = client
-        .get(format!("{}/metrics", app.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let gauge = service_kit::testing::metrics(&app.base).await;
     assert!(
         gauge.contains("demo_dependency_up{dependency=\"ledger\"} 0"),
         "{gauge}"

@@ -42,20 +42,8 @@ async fn small_disk_full_is_507_then_recovers() {
             .starts_with("storage full: "),
         "{report}"
     );
-    assert!(
-        report["checks"]["storage_space"]
-            .as_str()
-            .unwrap()
-            .contains("bytes free"),
-        "{report}"
-    );
-    let metrics = app
-        .client
-        .get(format!("{}/metrics", app.url))
-        .send()
-        .await
-        .unwrap();
-    let metrics = metrics.text().await.unwrap();
+    service_kit::testing::assert_ready_reporting_space(&app.url, "storage_space").await;
+    let metrics = service_kit::testing::metrics(&app.url).await;
     assert!(
         metrics.contains("tails_server_free_bytes{path="),
         "{metrics}"

@@ -59,15 +59,7 @@ async fn ready_checks_storage_and_reports_the_ledger_as_degraded() {
         .unwrap();
     assert_eq!(download.status(), 200);
     assert_eq!(download.bytes().await.unwrap(), tails);
-    let metrics = app
-        .client
-        .get(format!("{}/metrics", app.url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = service_kit::testing::metrics(&app.url).await;
     assert!(
         metrics.contains("tails_server_dependency_up{dependency=\"ledger\"} 0"),
         "{metrics}"

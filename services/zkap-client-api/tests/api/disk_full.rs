@@ -39,15 +39,7 @@ async fn small_disk_full_is_507_then_recovers() {
     let missing = app.get(&format!("voucher/{refused}")).send().await.unwrap();
     assert_eq!(missing.status(), 404, "a refused voucher is not kept");
     assert_eq!(app.voucher(&kept).await["state"]["name"], "redeemed");
-    let (status, report) = service_kit::testing::readiness(&app.root).await;
-    assert_eq!(status, 200, "{report}");
-    assert!(
-        report["checks"]["database_space"]
-            .as_str()
-            .unwrap()
-            .contains("bytes free"),
-        "{report}"
-    );
+    service_kit::testing::assert_ready_reporting_space(&app.root, "database_space").await;
 
     disk.free().unwrap();
     let voucher = random_voucher();

@@ -52,12 +52,4 @@ async fn drill(backend: Backend) {
     );
 }
 
-#[actix_web::test]
-async fn postgres() {
-    drill(Backend::Postgres).await
-}
-
-#[actix_web::test]
-async fn mysql() {
-    drill(Backend::Mysql).await
-}
+service_kit::server_tests!(drill);
