@@ -216,7 +216,7 @@ impl DatabaseUrl {
         let url = url.trim();
         let (backend, target) = match url.split_once("://") {
             Some(("sqlite", path)) => (Backend::Sqlite, path.to_owned()),
-            Some(("postgres" | "postgresql", _)) => (Backend::Postgres, url.to_owned()),
+            Some(("postgres" | "postgresql", _)) => (Backend::Postgres, with_libpq_timeouts(url)),
             Some(("mysql", _)) => (Backend::Mysql, url.to_owned()),
             Some(("mariadb", rest)) => (Backend::Mysql, format!("mysql://{rest}")),
             Some((scheme, _)) => return Err(DbError::UnsupportedScheme(scheme.to_owned())),
@@ -307,6 +307,38 @@ impl fmt::Debug for DatabaseUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "DatabaseUrl({})", self.redacted())
     }
+}
+
+/// libpq waits on a dead server's address for as long as TCP lets it (minutes) unless told
+/// otherwise: a database host that vanished without closing its connections (a killed pod, a
+/// failover) then hangs every request. These bounds apply unless the URL sets its own.
+const LIBPQ_TIMEOUTS: &[(&str, &str)] = &[
+    ("connect_timeout", "5"),
+    ("keepalives", "1"),
+    ("keepalives_idle", "10"),
+    ("keepalives_interval", "5"),
+    ("keepalives_count", "3"),
+    ("tcp_user_timeout", "15000"),
+];
+
+fn with_libpq_timeouts(url: &str) -> String {
+    let Ok(mut parsed) = url::Url::parse(url) else {
+        return url.to_owned();
+    };
+    let given: Vec<String> = parsed.query_pairs().map(|(k, _)| k.into_owned()).collect();
+    let missing: Vec<_> = LIBPQ_TIMEOUTS
+        .iter()
+        .filter(|(key, _)| !given.iter().any(|g| g == key))
+        .collect();
+    if missing.is_empty() {
+        return url.to_owned();
+    }
+    let mut pairs = parsed.query_pairs_mut();
+    for (key, value) in missing {
+        pairs.append_pair(key, value);
+    }
+    drop(pairs);
+    parsed.to_string()
 }
 
 fn create_parent_dir(path: &str) -> Result<(), DbError> {
@@ -784,6 +816,21 @@ mod tests {
             DbError::CommitOutcomeUnknown(lost()).unavailable(),
             Some(Unavailable::CommitOutcomeUnknown)
         );
+    }
+
+    #[test]
+    fn postgres_urls_get_network_timeouts_unless_they_set_them() {
+        let url = DatabaseUrl::parse("postgres://u@h/db?sslmode=disable").unwrap();
+        assert!(url.target.contains("sslmode=disable"), "{}", url.target);
+        assert!(url.target.contains("connect_timeout=5"), "{}", url.target);
+        assert!(
+            url.target.contains("tcp_user_timeout=15000"),
+            "{}",
+            url.target
+        );
+        let own = DatabaseUrl::parse("postgres://u@h/db?connect_timeout=30").unwrap();
+        assert!(own.target.contains("connect_timeout=30"), "{}", own.target);
+        assert!(!own.target.contains("connect_timeout=5"), "{}", own.target);
     }
 
     #[test]
