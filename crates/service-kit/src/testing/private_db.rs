@@ -264,12 +264,3 @@ fn mariadb_bin(name: &str) -> io::Result<PathBuf> {
         .find(|path| path.exists())
         .ok_or_else(|| io::Error::other(format!("{name} not installed (Debian: mariadb-server)")))
 }
-
-/// Whether this machine can run a private server of `backend`.
-pub fn available(backend: Backend) -> bool {
-    match backend {
-        Backend::Postgres => pg_bin("initdb").is_ok(),
-        Backend::Mysql => mariadb_bin("mariadbd").is_ok(),
-        Backend::Sqlite => false,
-    }
-}
