@@ -1,5 +1,5 @@
 //! Group commit for `/put` on PostgreSQL, set-based. A put alone is five round trips and a
-//! commit; here the puts waiting together (of different owners and keys) run in one
+//! commit; here the puts waiting together (of different keys) run in one
 //! transaction of six statements whatever their number: the owners are locked in address
 //! order (as every other writer locks them, so no deadlock with single puts, transfer flushes
 //! or another replica's batch), everything the rules need is read at once, each put is decided
@@ -10,8 +10,9 @@
 //! affected. If the transaction fails as a whole (a concurrent writer elsewhere took a key
 //! first, say), every put of the batch runs again alone, in its own transaction, and gets the
 //! answer it would have had. Puts the batch does not handle (an enrollment that binds a
-//! delegate, an owner with documents to move out of expired buckets, a second put of an
-//! owner or key already in the batch) run alone after it.
+//! delegate, an owner with documents to move out of expired buckets, a second put of a key
+//! already in the batch) run alone after it. Several puts of one owner are decided in arrival
+//! order against the owner's buckets as the earlier ones left them.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -33,18 +34,20 @@ pub type Outcome = Result<(), ApiError>;
 /// Runs `puts` (in arrival order) on `conn`, batched where it can; one outcome each.
 pub fn run(conn: &mut DbConnection, puts: &[(Put, Clock)]) -> Vec<Outcome> {
     let mut outcomes: Vec<Option<Outcome>> = (0..puts.len()).map(|_| None).collect();
-    let mut owners = std::collections::HashSet::new();
+    let mut alone_owners = std::collections::HashSet::new();
     let mut keys = std::collections::HashSet::new();
     let mut batch = Vec::new();
     for (i, (put, _)) in puts.iter().enumerate() {
         let owner = put.owner.to_string();
         let key = put.key.as_str();
-        let fresh = !owners.contains(&owner) && !keys.contains(key);
-        // Later puts of an owner or key that runs alone run alone too, after it.
-        owners.insert(owner);
+        // Several puts of one owner are decided in the batch in arrival order; a second put
+        // of a key, and every put of an owner after one that must run alone, run alone after.
+        let fresh = !alone_owners.contains(&owner) && !keys.contains(key);
         keys.insert(key);
         if fresh && put.binds().is_none() {
             batch.push(i);
+        } else {
+            alone_owners.insert(owner);
         }
     }
     if batch.len() > 1 {
@@ -93,6 +96,7 @@ fn decide_and_write(
     let now = batch.first().map_or(0, |&i| puts[i].1.now);
     let mut addresses: Vec<String> = batch.iter().map(|&i| puts[i].0.owner.to_string()).collect();
     addresses.sort();
+    addresses.dedup();
     let list = addresses.join(",");
 
     let binds = [Bind::Text(&list)];
@@ -180,6 +184,10 @@ fn decide_and_write(
         .into_iter()
         .filter_map(|row| usize::try_from(row.0).ok().map(|i| (i, row)))
         .collect();
+    // What earlier puts of the batch decided: their signed messages, and owners whose
+    // stranded documents a put alone must move first.
+    let mut digests = std::collections::HashSet::new();
+    let mut stranded_owners = std::collections::HashSet::new();
     for &i in batch {
         let (put, clock) = &puts[i];
         let Some((_, nonce, issued, doc_owner, doc_bucket, doc_size, replay, stranded)) =
@@ -200,12 +208,14 @@ fn decide_and_write(
             decided.push((i, Some(Err(err))));
             continue;
         }
-        if replay {
+        if replay || digests.contains(&put.digest) {
             decided.push((i, Some(Err(ApiError::Replay))));
             continue;
         }
-        if stranded {
-            // Moving documents out of expired buckets is the single put's business.
+        if stranded || stranded_owners.contains(&address) {
+            // Moving documents out of expired buckets is the single put's business; the
+            // owner's later puts follow it.
+            stranded_owners.insert(address);
             decided.push((i, None));
             continue;
         }
@@ -237,6 +247,7 @@ fn decide_and_write(
             }
             *deltas.entry(old).or_default() -= old_size;
         }
+        digests.insert(put.digest.clone());
         used_rows.push(json!({"owner": address, "digest": put.digest}));
         let row = json!({"key": put.key.as_str(), "value": put.value.as_str(), "owner": address,
                          "bucket_id": bucket, "size": size, "testnet": put.testnet,
