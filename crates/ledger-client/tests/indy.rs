@@ -195,35 +195,16 @@ async fn invalid_base_url_is_rejected() {
 
 /// An HTTP server answering every request with 200 and `body`.
 async fn canned_server(body: &'static str) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move {
-        while let Ok((mut socket, _)) = listener.accept().await {
-            let mut request = Vec::new();
-            let mut buf = [0u8; 4096];
-            while !request.windows(4).any(|w| w == b"\r\n\r\n") {
-                match socket.read(&mut buf).await {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => request.extend_from_slice(&buf[..n]),
-                }
-            }
-            let response = format!(
-                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
-            let _ = socket.write_all(response.as_bytes()).await;
-            let _ = socket.shutdown().await;
-        }
-    });
-    url
+    recording_server(body).await.0
 }
 
-/// A call made inside a request's scope carries its id to the ledger; outside, none is sent.
-#[tokio::test]
-async fn the_request_id_goes_to_the_ledger() {
+/// [`canned_server`], also handing on each request's head (lower-cased).
+async fn recording_server(
+    body: &'static str,
+) -> (String, tokio::sync::mpsc::UnboundedReceiver<String>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
-    let (heads, mut received) = tokio::sync::mpsc::unbounded_channel();
+    let (heads, received) = tokio::sync::mpsc::unbounded_channel();
     tokio::spawn(async move {
         while let Ok((mut socket, _)) = listener.accept().await {
             let mut request = Vec::new();
@@ -235,11 +216,21 @@ async fn the_request_id_goes_to_the_ledger() {
                 }
             }
             let _ = heads.send(String::from_utf8_lossy(&request).to_lowercase());
-            let _ = socket
-                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
-                .await;
+            let response = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = socket.write_all(response.as_bytes()).await;
+            let _ = socket.shutdown().await;
         }
     });
+    (url, received)
+}
+
+/// A call made inside a request's scope carries its id to the ledger; outside, none is sent.
+#[tokio::test]
+async fn the_request_id_goes_to_the_ledger() {
+    let (url, mut received) = recording_server("ok").await;
     let proxy = IndyVdrProxy::new(http_client(Timeouts::default()).unwrap(), &url).unwrap();
     ledger_client::request_id::scope("req-42".to_owned(), proxy.genesis())
         .await
