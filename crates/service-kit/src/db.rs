@@ -3,6 +3,8 @@
 //! per-backend migrations; and [`Database::run`], which keeps pool checkouts and queries off the
 //! async executor.
 
+pub mod column;
+
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -13,6 +13,7 @@ pub mod metrics;
 pub mod request_id;
 pub mod server;
 pub mod settings;
+pub mod startup;
 
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -10,6 +10,13 @@ use config::{Config, Environment, File, FileFormat};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+pub mod common;
+pub mod help;
+
+pub use common::{
+    DatabaseFlags, DatabaseSettings, LogFlags, LogSettings, ServerFlags, ServerSettings,
+};
+
 #[derive(Debug, thiserror::Error)]
 pub enum SettingsError {
     #[error("invalid settings: {0}")]
@@ -22,6 +29,8 @@ pub enum SettingsError {
     },
     #[error("secret file {0} is empty")]
     EmptySecret(PathBuf),
+    #[error("unknown setting(s): {0}")]
+    Unknown(String),
 }
 
 /// Where settings come from besides the defaults.
@@ -56,7 +65,26 @@ where
         .add_source(environment)
         .add_source(Config::try_from(flags)?)
         .build()?;
+    refuse_unknown_keys::<S>(&merged)?;
     Ok(merged.try_deserialize()?)
+}
+
+/// A misspelt key in a file or a stray `<PREFIX>__*` variable is an error, not silently
+/// ignored. Done here rather than by `deny_unknown_fields`, which serde does not support
+/// beside `flatten`.
+fn refuse_unknown_keys<S: Serialize + Default>(merged: &Config) -> Result<(), SettingsError> {
+    let known = help::flat_keys(&S::default());
+    let given: HashMap<String, config::Value> = merged.clone().try_deserialize()?;
+    let mut unknown: Vec<&str> = given
+        .keys()
+        .map(String::as_str)
+        .filter(|key| !known.contains_key(*key))
+        .collect();
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    unknown.sort_unstable();
+    Err(SettingsError::Unknown(unknown.join(", ")))
 }
 
 /// Reads a secret (password, token) from a file, without surrounding whitespace.

@@ -5,7 +5,10 @@
 pub mod openapi;
 pub mod outage;
 pub mod private_db;
+pub mod server;
 pub mod small_disk;
+
+pub use server::{TestServer, assert_help_shows_defaults};
 
 use std::time::{Duration, Instant};
 
