@@ -4,6 +4,7 @@
 //! async executor.
 
 pub mod column;
+mod writer;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -86,6 +87,13 @@ pub enum DbError {
     Migration(String),
     #[error("database task was cancelled")]
     Cancelled,
+    /// SQLite's group-commit writer did not commit the operation (or has stopped): nothing of
+    /// it was stored.
+    #[error("write not committed: {0}")]
+    Writer(String),
+    /// SQLite's group-commit writer could not commit for want of disk space.
+    #[error("write not committed: the database disk is full")]
+    WriterStorageFull,
 }
 
 /// A database failure that is the client's to retry: the database is away or the
@@ -139,6 +147,7 @@ impl DbError {
         match self {
             DbError::Connect { .. } | DbError::Pool(_) => Some(Unavailable::Away),
             DbError::CommitOutcomeUnknown(_) => Some(Unavailable::CommitOutcomeUnknown),
+            DbError::WriterStorageFull => Some(Unavailable::StorageFull),
             DbError::Query(err) => Unavailable::of_query(err),
             _ => None,
         }
@@ -574,6 +583,8 @@ pub struct Database {
     health: Arc<Health>,
     /// Where an SQLite database keeps its files.
     sqlite_dir: Option<PathBuf>,
+    /// SQLite's group-commit writer (see [`Database::write`]); `None` on the servers.
+    writer: Option<writer::Writer>,
 }
 
 /// A checkout waits in slices of this, so it gives up soon after the database is found away
@@ -623,12 +634,16 @@ impl Database {
                 url,
                 health: Arc::clone(&health),
             });
-        drop(first);
+        let writer = match backend {
+            Backend::Sqlite => Some(writer::Writer::start(first)?),
+            Backend::Postgres | Backend::Mysql => None,
+        };
         Ok(Self {
             pool,
             backend,
             health,
             sqlite_dir,
+            writer,
         })
     }
 
@@ -671,6 +686,24 @@ impl Database {
         E: From<DbError> + From<diesel::result::Error> + Send + 'static,
     {
         self.run(move |conn| in_transaction(conn, work)).await
+    }
+
+    /// Runs `work` as one all-or-nothing write, the way every service writes. SQLite: in the
+    /// next batch of the group-commit writer (one `BEGIN IMMEDIATE` … `COMMIT` for every write
+    /// waiting, a savepoint each, answered after the commit), so writers never queue on the
+    /// file lock and a read-then-write operation cannot meet `SQLITE_BUSY`. PostgreSQL and
+    /// MySQL: [`Database::transaction`] on a pooled connection; the operation takes the row
+    /// locks it needs.
+    pub async fn write<T, E, F>(&self, work: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<DbError> + From<diesel::result::Error> + Send + 'static,
+    {
+        match &self.writer {
+            Some(writer) => writer.write(work).await,
+            None => self.transaction(work).await,
+        }
     }
 
     /// Applies the pending migrations (blocking; call at start-up or from `migrate`).
