@@ -18,6 +18,7 @@ use rand::RngCore;
 use rand::rngs::OsRng;
 use serde_json::{Value, json};
 use service_kit::db::Backend;
+use service_kit::startup::Service as _;
 use service_kit::testing::{TestDatabase, bench_row, median_time};
 use sha2::Sha512;
 use zkap_client_api::Application;
@@ -151,16 +152,16 @@ async fn bench_service(
     let dir = tempfile::tempdir().unwrap();
     let token_file = dir.path().join("token");
     std::fs::write(&token_file, "bench-token").unwrap();
-    let settings = Settings {
-        port: 0,
-        database_url: database_url.to_owned(),
+    let mut settings = Settings {
         api_auth_token_file: Some(token_file),
         ristretto_issuer_root_url: Some(issuer_url.to_owned()),
         allowed_public_keys: vec![public_key.to_owned()],
-        log_level: "warn".into(),
         ..Settings::default()
     };
-    let app = Application::build(&settings).await.unwrap();
+    settings.server.port = 0;
+    settings.database.database_url = database_url.to_owned();
+    settings.log.log_level = "warn".into();
+    let app = Application::build(settings).await.unwrap();
     let api = format!(
         "http://127.0.0.1:{}/storage-plugins/privatestorageio-zkapauthz-v2",
         app.port()

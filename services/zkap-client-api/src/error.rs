@@ -1,6 +1,7 @@
-//! The service's one error enum and its wire form: `{"error": message, ...}` with
-//! ZKAPAuthorizer's status codes, plus `details` where the original's error pages had a detail
-//! (the voucher routes). Internal failures are an opaque 500.
+//! The service's one error enum, in the terms of its operations, and the only place that maps
+//! it to the wire: `{"error": message, ...}` with ZKAPAuthorizer's status codes, plus `details`
+//! where the original's error pages had a detail (the voucher routes). Internal failures are an
+//! opaque 500.
 
 use actix_web::http::StatusCode;
 use serde_json::{Map, Value, json};
@@ -8,13 +9,13 @@ use service_kit::db::{DbError, Unavailable};
 use service_kit::error::{JsonError, ServiceError};
 
 #[derive(Debug, thiserror::Error)]
-pub enum ApiError {
+pub enum Error {
     /// A request the client must fix; the message says how.
     #[error("{0}")]
-    BadRequest(String),
+    Invalid(String),
     /// A request the client must fix, with `details` saying what exactly was wrong.
     #[error("{error}")]
-    BadRequestDetailed { error: String, details: String },
+    InvalidDetailed { error: String, details: String },
     /// `details` says which rule the submitted text breaks.
     #[error("submitted voucher is syntactically invalid")]
     BadVoucher { details: String },
@@ -39,13 +40,13 @@ pub enum ApiError {
     Internal(String),
 }
 
-impl ApiError {
-    pub fn bad_request(message: impl Into<String>) -> Self {
-        ApiError::BadRequest(message.into())
+impl Error {
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Error::Invalid(message.into())
     }
 
-    pub fn bad_request_details(error: impl Into<String>, details: impl Into<String>) -> Self {
-        ApiError::BadRequestDetailed {
+    pub fn invalid_details(error: impl Into<String>, details: impl Into<String>) -> Self {
+        Error::InvalidDetailed {
             error: error.into(),
             details: details.into(),
         }
@@ -53,56 +54,56 @@ impl ApiError {
 
     /// `text` is not a voucher; the details say why.
     pub fn bad_voucher(text: &str) -> Self {
-        ApiError::BadVoucher {
+        Error::BadVoucher {
             details: crate::domain::voucher::why_invalid(text),
         }
     }
 }
 
-impl ServiceError for ApiError {
+impl ServiceError for Error {
     type Format = JsonError;
 
     fn database_unavailable(&self) -> Option<Unavailable> {
         match self {
-            ApiError::Db(err) => err.unavailable(),
-            ApiError::Query(err) => Unavailable::of_query(err),
+            Error::Db(err) => err.unavailable(),
+            Error::Query(err) => Unavailable::of_query(err),
             _ => None,
         }
     }
 
     fn status(&self) -> StatusCode {
         match self {
-            ApiError::BadRequest(_)
-            | ApiError::BadRequestDetailed { .. }
-            | ApiError::BadVoucher { .. } => StatusCode::BAD_REQUEST,
-            ApiError::UnknownVoucher | ApiError::NotFound => StatusCode::NOT_FOUND,
-            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::NotEnoughTokens { .. } => StatusCode::CONFLICT,
-            ApiError::NoApiToken => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::Db(_) | ApiError::Query(_) | ApiError::Internal(_) => {
+            Error::Invalid(_) | Error::InvalidDetailed { .. } | Error::BadVoucher { .. } => {
+                StatusCode::BAD_REQUEST
+            }
+            Error::UnknownVoucher | Error::NotFound => StatusCode::NOT_FOUND,
+            Error::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Error::NotEnoughTokens { .. } => StatusCode::CONFLICT,
+            Error::NoApiToken => StatusCode::SERVICE_UNAVAILABLE,
+            Error::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
+            Error::Db(_) | Error::Query(_) | Error::Internal(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
         }
     }
 
     fn retry_after(&self) -> Option<u64> {
-        matches!(self, ApiError::NoApiToken).then_some(5)
+        matches!(self, Error::NoApiToken).then_some(5)
     }
 
     fn extra(&self) -> Map<String, Value> {
         match self {
-            ApiError::NotEnoughTokens {
+            Error::NotEnoughTokens {
                 requested,
                 spendable,
             } => Map::from_iter([
                 ("requested".to_owned(), json!(requested)),
                 ("spendable".to_owned(), json!(spendable)),
             ]),
-            ApiError::BadRequestDetailed { details, .. } | ApiError::BadVoucher { details } => {
+            Error::InvalidDetailed { details, .. } | Error::BadVoucher { details } => {
                 Map::from_iter([("details".to_owned(), json!(details))])
             }
-            ApiError::UnknownVoucher => Map::from_iter([(
+            Error::UnknownVoucher => Map::from_iter([(
                 "details".to_owned(),
                 json!("no voucher with this number has been submitted (PUT voucher adds it)"),
             )]),
@@ -111,4 +112,4 @@ impl ServiceError for ApiError {
     }
 }
 
-service_kit::impl_response_error!(ApiError);
+service_kit::impl_response_error!(Error);

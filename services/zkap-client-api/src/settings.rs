@@ -2,27 +2,28 @@
 //! FILE` (TOML), `ZKAP_CLIENT_API__*` environment variables, the Tahoe-LAFS node directory
 //! (`--tahoe-node-dir`: its `tahoe.cfg` and `private/api_auth_token`), then explicit flags.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use clap::{Parser, Subcommand};
+use clap::Subcommand;
 use serde::{Deserialize, Deserializer, Serialize};
-use service_kit::server::LogFormat;
+use service_kit::settings::{
+    DatabaseFlags, DatabaseSettings, LogFlags, LogSettings, ServerFlags, ServerSettings, Sources,
+};
 
+use crate::domain::pricing::LEASE_PERIOD_SECONDS;
 use crate::tahoe_cfg;
 
 /// Where the plugin's options live in `tahoe.cfg`.
 pub const PLUGIN_SECTION: &str = "storageclient.plugins.privatestorageio-zkapauthz-v2";
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
 pub struct Settings {
-    pub host: String,
-    pub port: u16,
-    pub database_url: String,
-    pub pool_size: u32,
-    /// Apply pending migrations at start-up (`--no-migrate` turns it off).
-    pub migrate: bool,
+    #[serde(flatten)]
+    pub server: ServerSettings,
+    #[serde(flatten)]
+    pub database: DatabaseSettings,
+    #[serde(flatten)]
+    pub log: LogSettings,
     pub api_auth_token_file: Option<PathBuf>,
     pub tahoe_node_dir: Option<PathBuf>,
     pub ristretto_issuer_root_url: Option<String>,
@@ -42,20 +43,14 @@ pub struct Settings {
     pub retry_max_delay_ms: u64,
     pub max_concurrent_redemptions: usize,
     pub max_passes_per_request: u32,
-    pub body_limit: usize,
-    pub log_level: String,
-    /// Log lines as text (`plain`) or one JSON object each (`json`).
-    pub log_format: LogFormat,
 }
 
 impl Default for Settings {
     fn default() -> Self {
         Self {
-            host: "127.0.0.1".into(),
-            port: 3457,
-            database_url: "sqlite://data/zkap-client-api.sqlite".into(),
-            pool_size: 8,
-            migrate: true,
+            server: ServerSettings::on_port(3457),
+            database: DatabaseSettings::sqlite("data/zkap-client-api.sqlite"),
+            log: LogSettings::default(),
             api_auth_token_file: None,
             tahoe_node_dir: None,
             ristretto_issuer_root_url: None,
@@ -72,9 +67,6 @@ impl Default for Settings {
             retry_max_delay_ms: 600_000,
             max_concurrent_redemptions: 4,
             max_passes_per_request: 10_000,
-            body_limit: 1024 * 1024,
-            log_level: "info".into(),
-            log_format: LogFormat::Plain,
         }
     }
 }
@@ -115,15 +107,8 @@ pub enum SettingsError {
     Invalid(String),
 }
 
-/// ZKAPAuthorizer's client API as a standalone service.
-#[derive(Debug, Parser)]
-#[command(name = "zkap-client-api", version, about)]
-pub struct Cli {
-    #[command(flatten)]
-    pub flags: Flags,
-    #[command(subcommand)]
-    pub command: Option<Command>,
-}
+/// The command line: [`Flags`], `--config` and [`Command`].
+pub type Cli = service_kit::startup::Cli<Flags, Command>;
 
 #[derive(Debug, Clone, Copy, Subcommand)]
 pub enum Command {
@@ -133,114 +118,91 @@ pub enum Command {
     Migrate,
 }
 
-/// Command-line flags; only those given override the lower layers.
+/// Command-line flags; only those given override the lower layers. Defaults in `--help` come
+/// from `Settings::default()`.
 #[serde_with::skip_serializing_none]
 #[derive(Debug, Default, Clone, clap::Args, Serialize)]
 pub struct Flags {
-    /// TOML file with any of these settings (snake_case keys).
-    #[arg(long, value_name = "FILE")]
-    #[serde(skip)]
-    pub config: Option<PathBuf>,
-    /// Address to listen on [default: 127.0.0.1].
-    #[arg(long)]
-    pub host: Option<String>,
-    /// Port to listen on; 0 picks a free one [default: 3457].
-    #[arg(long)]
-    pub port: Option<u16>,
-    /// sqlite://PATH, postgres://... or mysql://... [default: sqlite://data/zkap-client-api.sqlite].
-    #[arg(long, value_name = "URL")]
-    pub database_url: Option<String>,
-    /// Database connections in the pool [default: 8].
-    #[arg(long)]
-    pub pool_size: Option<u32>,
-    /// Do not apply migrations at start-up (run `migrate` once instead) [default: migrate].
-    #[arg(long)]
-    #[serde(skip)]
-    pub no_migrate: bool,
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub server: ServerFlags,
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub database: DatabaseFlags,
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub log: LogFlags,
     /// File holding the API token clients send as `Authorization: tahoe-lafs TOKEN`
     /// [default: TAHOE_NODE_DIR/private/api_auth_token].
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, global = true, value_name = "FILE")]
     pub api_auth_token_file: Option<PathBuf>,
     /// Tahoe-LAFS node directory: reads private/api_auth_token and, from tahoe.cfg, the
     /// [storageclient.plugins.privatestorageio-zkapauthz-v2] section and [client] shares.*
     /// [default: none].
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, global = true, value_name = "DIR")]
     pub tahoe_node_dir: Option<PathBuf>,
     /// Root URL of the PaymentServer-compatible issuer (required) [default: none].
-    #[arg(long, value_name = "URL")]
+    #[arg(long, global = true, value_name = "URL")]
     pub ristretto_issuer_root_url: Option<String>,
-    /// Comma-separated issuer public keys whose tokens are spendable (required) [default: none].
-    #[arg(long, value_name = "KEY[,KEY]")]
+    /// Comma-separated issuer public keys whose tokens are spendable (required)
+    #[arg(long, global = true, value_name = "KEY[,KEY]")]
     pub allowed_public_keys: Option<String>,
-    /// Tokens per voucher; must match the issuer's --tokens-per-voucher [default: 32768].
-    #[arg(long)]
+    /// Tokens per voucher; must match the issuer's --tokens-per-voucher
+    #[arg(long, global = true)]
     pub default_token_count: Option<u64>,
-    /// Redemption groups per voucher; must match the issuer [default: 16].
-    #[arg(long)]
+    /// Redemption groups per voucher; must match the issuer
+    #[arg(long, global = true)]
     pub num_redemption_groups: Option<u32>,
-    /// Bytes of share data one pass pays for [default: 1048576].
-    #[arg(long)]
+    /// Bytes of share data one pass pays for
+    #[arg(long, global = true)]
     pub pass_value: Option<u64>,
-    /// Shares needed to recover a file (k) [default: 3].
-    #[arg(long)]
+    /// Shares needed to recover a file (k)
+    #[arg(long, global = true)]
     pub shares_needed: Option<u32>,
-    /// Shares stored per file (N) [default: 10].
-    #[arg(long)]
+    /// Shares stored per file (N)
+    #[arg(long, global = true)]
     pub shares_total: Option<u32>,
     /// Seconds of lease left at which a lease is renewed; shortens the priced period
-    /// [default: 0].
-    #[arg(long, value_name = "SECONDS")]
+    #[arg(long, global = true, value_name = "SECONDS")]
     pub lease_min_time_remaining: Option<u64>,
-    /// Seconds an issuer request may take [default: 660].
-    #[arg(long, value_name = "SECONDS")]
+    /// Seconds an issuer request may take
+    #[arg(long, global = true, value_name = "SECONDS")]
     pub issuer_timeout_seconds: Option<u64>,
-    /// Seconds to connect to the issuer [default: 10].
-    #[arg(long, value_name = "SECONDS")]
+    /// Seconds to connect to the issuer
+    #[arg(long, global = true, value_name = "SECONDS")]
     pub issuer_connect_timeout_seconds: Option<u64>,
-    /// First retry delay of an unpaid or failed redemption, doubled per attempt [default: 1000].
-    #[arg(long, value_name = "MS")]
+    /// First retry delay of an unpaid or failed redemption, doubled per attempt
+    #[arg(long, global = true, value_name = "MS")]
     pub retry_initial_delay_ms: Option<u64>,
-    /// Longest retry delay [default: 600000].
-    #[arg(long, value_name = "MS")]
+    /// Longest retry delay
+    #[arg(long, global = true, value_name = "MS")]
     pub retry_max_delay_ms: Option<u64>,
-    /// Vouchers redeemed at the same time [default: 4].
-    #[arg(long)]
+    /// Vouchers redeemed at the same time
+    #[arg(long, global = true)]
     pub max_concurrent_redemptions: Option<usize>,
-    /// Largest `count` of one POST passes [default: 10000].
-    #[arg(long)]
+    /// Largest `count` of one POST passes
+    #[arg(long, global = true)]
     pub max_passes_per_request: Option<u32>,
-    /// Largest request body in bytes [default: 1048576].
-    #[arg(long, value_name = "BYTES")]
-    pub body_limit: Option<usize>,
-    /// Log filter when RUST_LOG is unset [default: info].
-    #[arg(long)]
-    pub log_level: Option<String>,
-    /// Log lines as text or one JSON object each: plain, json [default: plain]
-    #[arg(long)]
-    pub log_format: Option<LogFormat>,
+}
+
+/// Settings from defaults, `--config`, the environment, the Tahoe node directory
+/// (`tahoe_node_dir`, from any of those layers or the flags), then the flags given.
+pub fn load(sources: Sources<'_>, flags: &Flags) -> Result<Settings, SettingsError> {
+    let first = Sources {
+        env_prefix: sources.env_prefix,
+        file: sources.file,
+        env: sources.env.clone(),
+    };
+    let mut settings: Settings = service_kit::settings::load(first, flags)?;
+    if let Some(node_dir) = settings.tahoe_node_dir.clone() {
+        let mut flags = flags.clone();
+        flags.fill_from_node_dir(&node_dir)?;
+        settings = service_kit::settings::load(sources, &flags)?;
+    }
+    settings.validated()
 }
 
 impl Flags {
-    /// Loads the settings: defaults, `--config`, the environment (`env` stands in for the
-    /// process environment in tests), the Tahoe node directory, then these flags.
-    pub fn load(&self, env: Option<HashMap<String, String>>) -> Result<Settings, SettingsError> {
-        let sources = |env| service_kit::settings::Sources {
-            env_prefix: "ZKAP_CLIENT_API",
-            file: self.config.as_deref(),
-            env,
-        };
-        let mut settings: Settings = service_kit::settings::load(sources(env.clone()), self)?;
-        if let Some(node_dir) = settings.tahoe_node_dir.clone() {
-            let mut flags = self.clone();
-            flags.fill_from_node_dir(&node_dir)?;
-            settings = service_kit::settings::load(sources(env), &flags)?;
-        }
-        if self.no_migrate {
-            settings.migrate = false;
-        }
-        settings.validated()
-    }
-
     /// Takes what the node directory says for every flag that was not given.
     fn fill_from_node_dir(&mut self, dir: &Path) -> Result<(), SettingsError> {
         let token = dir.join("private").join("api_auth_token");
@@ -314,9 +276,6 @@ fn fill<T>(slot: &mut Option<T>, value: Option<T>) {
     }
 }
 
-/// One lease period: ZKAPAuthorizer's 31 days.
-pub const LEASE_PERIOD_SECONDS: u64 = 31 * 24 * 60 * 60;
-
 impl Settings {
     fn validated(self) -> Result<Self, SettingsError> {
         let invalid = |m: &str| Err(SettingsError::Invalid(m.to_owned()));
@@ -349,11 +308,26 @@ impl Settings {
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use std::collections::HashMap;
+
     use super::*;
-    use clap::CommandFactory;
+    use crate::Application;
 
     fn parse(args: &[&str]) -> Cli {
-        Cli::try_parse_from(std::iter::once("zkap-client-api").chain(args.iter().copied())).unwrap()
+        service_kit::startup::parse::<Application, _, _>(
+            std::iter::once("zkap-client-api").chain(args.iter().copied()),
+        )
+        .unwrap()
+    }
+
+    /// What `Service::load` does, with the error still typed.
+    fn load(cli: &Cli, env: Option<HashMap<String, String>>) -> Result<Settings, SettingsError> {
+        let sources = Sources {
+            env_prefix: "ZKAP_CLIENT_API",
+            file: cli.config.as_deref(),
+            env,
+        };
+        super::load(sources, &cli.flags)
     }
 
     fn no_env() -> Option<HashMap<String, String>> {
@@ -362,21 +336,23 @@ mod tests {
 
     #[test]
     fn defaults_match_the_original() {
-        let settings = parse(&[]).flags.load(no_env()).unwrap();
+        let settings = load(&parse(&[]), no_env()).unwrap();
         assert_eq!(settings, Settings::default());
-        assert_eq!(settings.port, 3457);
-        assert!(settings.migrate);
+        assert_eq!(settings.server.port, 3457);
+        assert!(settings.database.migrate);
     }
 
     #[test]
     fn help_lists_every_flag_with_its_default() {
-        let help = Cli::command().render_long_help().to_string();
+        let help = service_kit::startup::command::<Application>()
+            .render_long_help()
+            .to_string();
         let defaults = Settings::default();
         for (flag, default) in [
-            ("--host", defaults.host.clone()),
-            ("--port", defaults.port.to_string()),
-            ("--database-url", defaults.database_url.clone()),
-            ("--pool-size", defaults.pool_size.to_string()),
+            ("--host", defaults.server.host.clone()),
+            ("--port", defaults.server.port.to_string()),
+            ("--database-url", defaults.database.database_url.clone()),
+            ("--pool-size", defaults.database.pool_size.to_string()),
             (
                 "--default-token-count",
                 defaults.default_token_count.to_string(),
@@ -408,8 +384,8 @@ mod tests {
                 "--max-passes-per-request",
                 defaults.max_passes_per_request.to_string(),
             ),
-            ("--body-limit", defaults.body_limit.to_string()),
-            ("--log-level", defaults.log_level.clone()),
+            ("--body-limit", defaults.server.body_limit.to_string()),
+            ("--log-level", defaults.log.log_level.clone()),
         ] {
             assert!(help.contains(flag), "{flag} missing from --help");
             assert!(
@@ -431,6 +407,11 @@ mod tests {
     }
 
     #[test]
+    fn help_shows_the_defaults_of_the_settings() {
+        service_kit::testing::assert_help_shows_defaults::<Application>();
+    }
+
+    #[test]
     fn flags_env_and_file_layer() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("zkap.toml");
@@ -445,15 +426,15 @@ mod tests {
             ("ZKAP_CLIENT_API__SHARES_NEEDED".to_owned(), "3".to_owned()),
             ("ZKAP_CLIENT_API__PASS_VALUE".to_owned(), "100".to_owned()),
         ]);
-        let settings = cli.flags.load(Some(env)).unwrap();
-        assert_eq!(settings.port, 4001);
+        let settings = load(&cli, Some(env)).unwrap();
+        assert_eq!(settings.server.port, 4001);
         assert_eq!(settings.shares_needed, 3);
         assert_eq!(settings.pass_value, 100);
         assert_eq!(settings.allowed_public_keys, ["a", "b"]);
-        assert!(!settings.migrate);
+        assert!(!settings.database.migrate);
 
         let cli = parse(&["--allowed-public-keys", " k1 , k2,"]);
-        let settings = cli.flags.load(no_env()).unwrap();
+        let settings = load(&cli, no_env()).unwrap();
         assert_eq!(settings.allowed_public_keys, ["k1", "k2"]);
     }
 
@@ -481,7 +462,7 @@ mod tests {
         .unwrap();
         let node = dir.path().to_str().unwrap();
         let cli = parse(&["--tahoe-node-dir", node, "--pass-value", "8192"]);
-        let settings = cli.flags.load(no_env()).unwrap();
+        let settings = load(&cli, no_env()).unwrap();
         assert_eq!(
             settings.api_auth_token_file,
             Some(dir.path().join("private/api_auth_token"))
@@ -501,7 +482,7 @@ mod tests {
             "[storageclient.plugins.privatestorageio-zkapauthz-v2]\npass-value = lots\n",
         )
         .unwrap();
-        let err = parse(&["--tahoe-node-dir", node]).flags.load(no_env());
+        let err = load(&parse(&["--tahoe-node-dir", node]), no_env());
         assert!(
             matches!(err, Err(SettingsError::TahoeValue { .. })),
             "{err:?}"
@@ -516,7 +497,7 @@ mod tests {
             &["--pass-value", "0"][..],
             &["--lease-min-time-remaining", "9999999"][..],
         ] {
-            assert!(parse(args).flags.load(no_env()).is_err(), "{args:?}");
+            assert!(load(&parse(args), no_env()).is_err(), "{args:?}");
         }
     }
 }

@@ -2,32 +2,39 @@
 
 use diesel::prelude::*;
 use service_kit::db::DbConnection;
+use service_kit::db::column::{read, write};
 
 use super::schema::lease_maintenance_runs as runs;
-use crate::domain::time::Micros;
-use crate::error::ApiError;
+use crate::domain::lease::Spending;
 
-/// One finished run: when it ended and how many passes renewing everything seen needed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Queryable)]
-pub struct Spending {
-    pub when: Micros,
-    pub count: i64,
+#[derive(Insertable)]
+#[diesel(table_name = runs)]
+struct NewRun {
+    finished: i64,
+    pass_count: i64,
 }
 
-pub fn record(conn: &mut DbConnection, spending: Spending) -> Result<(), ApiError> {
+pub fn record(conn: &mut DbConnection, spending: Spending) -> QueryResult<()> {
     diesel::insert_into(runs::table)
-        .values((
-            runs::finished.eq(spending.when),
-            runs::pass_count.eq(spending.count),
-        ))
+        .values(&NewRun {
+            finished: spending.when,
+            pass_count: write("lease_maintenance_runs.pass_count", spending.count)?,
+        })
         .execute(conn)?;
     Ok(())
 }
 
-pub fn latest(conn: &mut DbConnection) -> Result<Option<Spending>, ApiError> {
-    Ok(runs::table
+pub fn latest(conn: &mut DbConnection) -> QueryResult<Option<Spending>> {
+    runs::table
         .order((runs::finished.desc(), runs::id.desc()))
         .select((runs::finished, runs::pass_count))
-        .first::<Spending>(conn)
-        .optional()?)
+        .first::<(i64, i64)>(conn)
+        .optional()?
+        .map(|(when, count)| {
+            Ok(Spending {
+                when,
+                count: read("lease_maintenance_runs.pass_count", count)?,
+            })
+        })
+        .transpose()
 }

@@ -1,5 +1,5 @@
-//! Tables and their repositories. Every function takes a connection and runs inside
-//! `Database::run` / `Database::transaction`, off the async executor.
+//! Tables and their queries. Every function takes a connection, returns a diesel result and
+//! runs inside `Database::run` / `Database::transaction`, off the async executor.
 
 pub mod lease;
 pub mod pass_requests;
@@ -23,4 +23,9 @@ pub(crate) fn is_unique_violation(err: &diesel::result::Error) -> bool {
         err,
         diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)
     )
+}
+
+/// A stored value no domain type can hold.
+fn corrupt(message: String) -> diesel::result::Error {
+    diesel::result::Error::DeserializationError(message.into())
 }

@@ -2,12 +2,12 @@
 
 use diesel::prelude::*;
 use service_kit::db::DbConnection;
+use service_kit::db::column::{read, write};
 
-use super::is_unique_violation;
 use super::schema::vouchers;
+use super::{corrupt, is_unique_violation};
 use crate::domain::time::Micros;
-use crate::domain::voucher::{Voucher, VoucherState, VoucherStatus};
-use crate::error::ApiError;
+use crate::domain::voucher::{After, Voucher, VoucherState, VoucherStatus};
 
 /// Database names of the states that need no more work.
 const FINAL_STATES: [&str; 2] = ["redeemed", "double-spend"];
@@ -29,9 +29,9 @@ struct Row {
 }
 
 impl Row {
-    fn into_status(self) -> Result<VoucherStatus, ApiError> {
-        let counter = u32::try_from(self.counter).unwrap_or(0);
-        let attempts = u32::try_from(self.attempts).unwrap_or(0);
+    fn into_status(self) -> QueryResult<VoucherStatus> {
+        let counter = read("vouchers.counter", self.counter)?;
+        let attempts = read("vouchers.attempts", self.attempts)?;
         let finished = self.finished.unwrap_or(self.created);
         let next_retry = self.next_retry.unwrap_or(finished);
         let state = match self.state.as_str() {
@@ -42,7 +42,7 @@ impl Row {
             },
             "redeemed" => VoucherState::Redeemed {
                 finished,
-                token_count: u64::try_from(self.token_count).unwrap_or(0),
+                token_count: read("vouchers.token_count", self.token_count)?,
             },
             "double-spend" => VoucherState::DoubleSpend { finished },
             "unpaid" => VoucherState::Unpaid {
@@ -58,57 +58,63 @@ impl Row {
                 attempts,
                 next_retry,
             },
-            other => {
-                return Err(ApiError::Internal(format!(
-                    "voucher row with unknown state {other:?}"
-                )));
-            }
+            other => return Err(corrupt(format!("voucher row with unknown state {other:?}"))),
         };
         Ok(VoucherStatus {
             voucher: Voucher::from_trusted(self.number),
-            expected_tokens: u64::try_from(self.expected_tokens).unwrap_or(0),
+            expected_tokens: read("vouchers.expected_tokens", self.expected_tokens)?,
             created: self.created,
             state,
         })
     }
 }
 
+/// A voucher's first row: counter 0, nothing redeemed yet.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = vouchers)]
+struct NewRow<'a> {
+    number: &'a str,
+    expected_tokens: i64,
+    created: Micros,
+    state: &'a str,
+    counter: i32,
+    started: Option<Micros>,
+    token_count: i64,
+    sequestered_count: i64,
+    attempts: i32,
+}
+
 /// Adds a voucher at counter 0, `redeeming` if its redemption starts at once, otherwise
-/// `pending`, unless it is already known. Returns the voucher's status and whether it was new.
-pub fn add(
+/// `pending`. Returns false if it was already there.
+pub fn insert(
     conn: &mut DbConnection,
     voucher: &Voucher,
     expected_tokens: u64,
     starts_now: bool,
     now: Micros,
-) -> Result<(VoucherStatus, bool), ApiError> {
-    if let Some(existing) = get(conn, voucher)? {
-        return Ok((existing, false));
-    }
-    let inserted = diesel::insert_into(vouchers::table)
-        .values((
-            vouchers::number.eq(voucher.as_str()),
-            vouchers::expected_tokens.eq(i64::try_from(expected_tokens).unwrap_or(i64::MAX)),
-            vouchers::created.eq(now),
-            vouchers::state.eq(if starts_now { "redeeming" } else { "pending" }),
-            vouchers::counter.eq(0),
-            vouchers::started.eq(starts_now.then_some(now)),
-            vouchers::token_count.eq(0),
-            vouchers::sequestered_count.eq(0),
-            vouchers::attempts.eq(0),
-        ))
-        .execute(conn);
-    let new = match inserted {
-        Ok(_) => true,
-        Err(err) if is_unique_violation(&err) => false,
-        Err(err) => return Err(err.into()),
+) -> QueryResult<bool> {
+    let row = NewRow {
+        number: voucher.as_str(),
+        expected_tokens: write("vouchers.expected_tokens", expected_tokens)?,
+        created: now,
+        state: if starts_now { "redeeming" } else { "pending" },
+        counter: 0,
+        started: starts_now.then_some(now),
+        token_count: 0,
+        sequestered_count: 0,
+        attempts: 0,
     };
-    let status = get(conn, voucher)?
-        .ok_or_else(|| ApiError::Internal("voucher vanished after insert".into()))?;
-    Ok((status, new))
+    match diesel::insert_into(vouchers::table)
+        .values(&row)
+        .execute(conn)
+    {
+        Ok(_) => Ok(true),
+        Err(err) if is_unique_violation(&err) => Ok(false),
+        Err(err) => Err(err),
+    }
 }
 
-pub fn get(conn: &mut DbConnection, voucher: &Voucher) -> Result<Option<VoucherStatus>, ApiError> {
+pub fn get(conn: &mut DbConnection, voucher: &Voucher) -> QueryResult<Option<VoucherStatus>> {
     vouchers::table
         .find(voucher.as_str())
         .select(Row::as_select())
@@ -118,7 +124,7 @@ pub fn get(conn: &mut DbConnection, voucher: &Voucher) -> Result<Option<VoucherS
         .transpose()
 }
 
-pub fn list(conn: &mut DbConnection) -> Result<Vec<VoucherStatus>, ApiError> {
+pub fn list(conn: &mut DbConnection) -> QueryResult<Vec<VoucherStatus>> {
     vouchers::table
         .order((vouchers::created.asc(), vouchers::number.asc()))
         .select(Row::as_select())
@@ -128,20 +134,13 @@ pub fn list(conn: &mut DbConnection) -> Result<Vec<VoucherStatus>, ApiError> {
         .collect()
 }
 
-/// Where a page of `GET voucher` starts: after this (created, number) in list order.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct After {
-    pub created: Micros,
-    pub number: String,
-}
-
 /// Up to `limit` vouchers in list order (oldest first, then by number) after `after`, and
 /// whether more follow.
 pub fn page(
     conn: &mut DbConnection,
     after: Option<&After>,
     limit: u32,
-) -> Result<(Vec<VoucherStatus>, bool), ApiError> {
+) -> QueryResult<(Vec<VoucherStatus>, bool)> {
     let mut query = vouchers::table
         .order((vouchers::created.asc(), vouchers::number.asc()))
         .select(Row::as_select())
@@ -160,12 +159,12 @@ pub fn page(
     let statuses = rows
         .into_iter()
         .map(Row::into_status)
-        .collect::<Result<_, _>>()?;
+        .collect::<QueryResult<_>>()?;
     Ok((statuses, more))
 }
 
 /// Vouchers with redemption work left: what start-up resumes.
-pub fn unfinished(conn: &mut DbConnection) -> Result<Vec<Voucher>, ApiError> {
+pub fn unfinished(conn: &mut DbConnection) -> QueryResult<Vec<Voucher>> {
     Ok(vouchers::table
         .filter(vouchers::state.ne_all(FINAL_STATES))
         .order(vouchers::created.asc())
@@ -182,7 +181,7 @@ pub fn mark_redeeming(
     voucher: &Voucher,
     counter: u32,
     now: Micros,
-) -> Result<(), ApiError> {
+) -> QueryResult<()> {
     diesel::update(
         vouchers::table
             .find(voucher.as_str())
@@ -191,7 +190,7 @@ pub fn mark_redeeming(
     .set((
         vouchers::state.eq("redeeming"),
         vouchers::started.eq(Some(now)),
-        vouchers::counter.eq(i32::try_from(counter).unwrap_or(i32::MAX)),
+        vouchers::counter.eq(write::<i32, _>("vouchers.counter", counter)?),
     ))
     .execute(conn)?;
     Ok(())
@@ -203,7 +202,7 @@ pub struct Completed {
     pub counter: u32,
     pub groups: u32,
     /// (spendable, sequestered)
-    pub tokens: (i64, i64),
+    pub tokens: (u64, u64),
     /// The next group is already at the issuer: stay `redeeming` (started now) rather than
     /// `pending`.
     pub continuing: bool,
@@ -217,7 +216,7 @@ pub fn complete_group(
     voucher: &Voucher,
     group: Completed,
     now: Micros,
-) -> Result<bool, ApiError> {
+) -> QueryResult<bool> {
     let Completed {
         counter,
         groups,
@@ -232,15 +231,17 @@ pub fn complete_group(
     } else {
         "pending"
     };
+    let spendable: i64 = write("vouchers.token_count", spendable)?;
+    let sequestered: i64 = write("vouchers.sequestered_count", sequestered)?;
     let updated = diesel::update(
         vouchers::table
             .find(voucher.as_str())
-            .filter(vouchers::counter.eq(i32::try_from(counter).unwrap_or(i32::MAX)))
+            .filter(vouchers::counter.eq(write::<i32, _>("vouchers.counter", counter)?))
             .filter(vouchers::state.ne_all(FINAL_STATES)),
     )
     .set((
         vouchers::state.eq(state),
-        vouchers::counter.eq(i32::try_from(next).unwrap_or(i32::MAX)),
+        vouchers::counter.eq(write::<i32, _>("vouchers.counter", next)?),
         vouchers::finished.eq(Some(now)),
         vouchers::started.eq(if continuing { Some(now) } else { None }),
         vouchers::token_count.eq(vouchers::token_count + spendable),
@@ -253,53 +254,44 @@ pub fn complete_group(
     Ok(updated == 1)
 }
 
-/// Why a redemption attempt stopped short of `redeemed`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Setback {
-    Unpaid,
-    DoubleSpend,
-    Error(String),
-}
-
-/// Records a failed attempt; unpaid and error get their next retry from `delay(attempts)`.
-/// Returns the time of the next retry, if there is one.
-pub fn record_setback(
-    conn: &mut DbConnection,
-    voucher: &Voucher,
-    setback: &Setback,
-    now: Micros,
-    delay: impl Fn(u32) -> Micros,
-) -> Result<Option<Micros>, ApiError> {
+/// The failed attempts recorded for a voucher so far.
+pub fn attempts(conn: &mut DbConnection, voucher: &Voucher) -> QueryResult<u32> {
     let attempts: i32 = vouchers::table
         .find(voucher.as_str())
         .select(vouchers::attempts)
         .first(conn)?;
-    let attempts = attempts.saturating_add(1);
-    let (state, details, next_retry) = match setback {
-        Setback::Unpaid => ("unpaid", None, Some(now)),
-        Setback::DoubleSpend => ("double-spend", None, None),
-        Setback::Error(details) => ("error", Some(details.clone()), Some(now)),
-    };
-    let next_retry = next_retry
-        .map(|now| now.saturating_add(delay(u32::try_from(attempts).unwrap_or(u32::MAX))));
+    Ok(read("vouchers.attempts", attempts)?)
+}
+
+/// A failed attempt as stored.
+#[derive(Debug, AsChangeset)]
+#[diesel(table_name = vouchers, treat_none_as_null = true)]
+pub struct SetbackRow<'a> {
+    pub state: &'a str,
+    pub finished: Option<Micros>,
+    pub details: Option<&'a str>,
+    pub attempts: i32,
+    pub next_retry: Option<Micros>,
+}
+
+/// Records a failed attempt unless the voucher reached a final state meanwhile.
+pub fn record_setback(
+    conn: &mut DbConnection,
+    voucher: &Voucher,
+    row: &SetbackRow<'_>,
+) -> QueryResult<()> {
     diesel::update(
         vouchers::table
             .find(voucher.as_str())
             .filter(vouchers::state.ne_all(FINAL_STATES)),
     )
-    .set((
-        vouchers::state.eq(state),
-        vouchers::finished.eq(Some(now)),
-        vouchers::details.eq(details),
-        vouchers::attempts.eq(attempts),
-        vouchers::next_retry.eq(next_retry),
-    ))
+    .set(row)
     .execute(conn)?;
-    Ok(next_retry)
+    Ok(())
 }
 
 /// A client asked again (PUT): retry an unpaid or failed voucher now.
-pub fn retry_now(conn: &mut DbConnection, voucher: &Voucher, now: Micros) -> Result<(), ApiError> {
+pub fn retry_now(conn: &mut DbConnection, voucher: &Voucher, now: Micros) -> QueryResult<()> {
     diesel::update(
         vouchers::table
             .find(voucher.as_str())

@@ -1,6 +1,7 @@
 //! Rules with no I/O: vouchers and their states, prices, tokens and passes, timestamps.
 
 pub mod idempotency;
+pub mod lease;
 pub mod pass;
 pub mod pricing;
 pub mod time;

@@ -7,6 +7,13 @@ use sha2::Sha512;
 
 use super::tokens::CorruptTokens;
 
+/// A request for `count` passes over `message`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PassRequest {
+    pub message: String,
+    pub count: u64,
+}
+
 /// 88 + 1 + 88 bytes.
 pub const PASS_LENGTH: usize = 177;
 

@@ -1,11 +1,9 @@
 //! ZKAPAuthorizer's price: `N * ceil(ceil(size / k) / pass_value)` passes per file, summed,
 //! for one lease period of `31 days - lease.min-time-remaining`. Tahoe's share overhead is
-//! ignored, as in the original. Arithmetic is checked; booleans are not sizes (Python accepted
-//! `true`, no real client sends it).
+//! ignored, as in the original. Arithmetic is checked.
 
-use serde_json::Value;
-
-use crate::settings::LEASE_PERIOD_SECONDS;
+/// One lease period: ZKAPAuthorizer's 31 days.
+pub const LEASE_PERIOD_SECONDS: u64 = 31 * 24 * 60 * 60;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Pricing {
@@ -55,24 +53,6 @@ impl Pricing {
     }
 }
 
-/// Reads `{"version": 1, "sizes": [int >= 0, ...]}`.
-pub fn parse_request(body: &[u8]) -> Result<Vec<u64>, PriceError> {
-    let value: Value = serde_json::from_slice(body).map_err(|_| PriceError::Unparsable)?;
-    let object = value.as_object().ok_or(PriceError::NotAnObject)?;
-    let (Some(version), Some(sizes)) = (object.get("version"), object.get("sizes")) else {
-        return Err(PriceError::MissingProperties);
-    };
-    if version.as_u64() != Some(1) {
-        return Err(PriceError::WrongVersion);
-    }
-    sizes
-        .as_array()
-        .ok_or(PriceError::BadSizes)?
-        .iter()
-        .map(|size| size.as_u64().ok_or(PriceError::BadSizes))
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -117,47 +97,5 @@ mod tests {
         };
         assert_eq!(other.price(&[5, 7]), Ok(12));
         assert_eq!(other.period(), 2_592_000);
-    }
-
-    #[test]
-    fn request_bodies() {
-        assert_eq!(
-            parse_request(br#"{"version": 1, "sizes": [1, 2]}"#),
-            Ok(vec![1, 2])
-        );
-        assert_eq!(parse_request(br#"{"version": 1, "sizes": []}"#), Ok(vec![]));
-        for (body, err) in [
-            (&b"not json"[..], PriceError::Unparsable),
-            (b"", PriceError::Unparsable),
-            (b"[1]", PriceError::NotAnObject),
-            (b"{}", PriceError::MissingProperties),
-            (br#"{"version": 1}"#, PriceError::MissingProperties),
-            (br#"{"sizes": []}"#, PriceError::MissingProperties),
-            (br#"{"version": 2, "sizes": []}"#, PriceError::WrongVersion),
-            (
-                br#"{"version": "1", "sizes": []}"#,
-                PriceError::WrongVersion,
-            ),
-            (
-                br#"{"version": true, "sizes": []}"#,
-                PriceError::WrongVersion,
-            ),
-            (br#"{"version": 1, "sizes": [-1]}"#, PriceError::BadSizes),
-            (br#"{"version": 1, "sizes": [1.5]}"#, PriceError::BadSizes),
-            (br#"{"version": 1, "sizes": [true]}"#, PriceError::BadSizes),
-            (br#"{"version": 1, "sizes": ["1"]}"#, PriceError::BadSizes),
-            (br#"{"version": 1, "sizes": 5}"#, PriceError::BadSizes),
-            (
-                br#"{"version": 1, "sizes": [100000000000000000000000]}"#,
-                PriceError::BadSizes,
-            ),
-        ] {
-            assert_eq!(
-                parse_request(body),
-                Err(err),
-                "{}",
-                String::from_utf8_lossy(body)
-            );
-        }
     }
 }

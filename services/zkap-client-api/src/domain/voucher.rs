@@ -5,9 +5,8 @@ use std::fmt;
 use base64::Engine as _;
 use base64::alphabet::URL_SAFE;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
-use serde_json::{Map, Value, json};
 
-use super::time::{Micros, iso};
+use super::time::Micros;
 
 /// Python's `b64decode(altchars=b"-_")`: padding optional, trailing bits ignored.
 const LENIENT_URL_SAFE: GeneralPurpose = GeneralPurpose::new(
@@ -145,56 +144,6 @@ impl VoucherState {
             VoucherState::Redeemed { .. } | VoucherState::DoubleSpend { .. }
         )
     }
-
-    /// The status-object `state` member: ZKAPAuthorizer's fields, plus `attempts` and
-    /// `next-retry` for the retried states.
-    pub fn to_json(&self) -> Value {
-        let mut state = Map::new();
-        state.insert("name".into(), json!(self.name()));
-        let mut put = |key: &str, value: Value| {
-            state.insert(key.to_owned(), value);
-        };
-        match self {
-            VoucherState::Pending { counter } => put("counter", json!(counter)),
-            VoucherState::Redeeming { started, counter } => {
-                put("started", json!(iso(*started)));
-                put("counter", json!(counter));
-            }
-            VoucherState::Redeemed {
-                finished,
-                token_count,
-            } => {
-                put("finished", json!(iso(*finished)));
-                put("token-count", json!(token_count));
-            }
-            VoucherState::DoubleSpend { finished } => put("finished", json!(iso(*finished))),
-            VoucherState::Unpaid {
-                finished,
-                counter,
-                attempts,
-                next_retry,
-            } => {
-                put("finished", json!(iso(*finished)));
-                put("counter", json!(counter));
-                put("attempts", json!(attempts));
-                put("next-retry", json!(iso(*next_retry)));
-            }
-            VoucherState::Error {
-                finished,
-                counter,
-                details,
-                attempts,
-                next_retry,
-            } => {
-                put("finished", json!(iso(*finished)));
-                put("details", json!(details));
-                put("counter", json!(counter));
-                put("attempts", json!(attempts));
-                put("next-retry", json!(iso(*next_retry)));
-            }
-        }
-        Value::Object(state)
-    }
 }
 
 /// What `GET voucher/<V>` returns.
@@ -206,16 +155,18 @@ pub struct VoucherStatus {
     pub state: VoucherState,
 }
 
-impl VoucherStatus {
-    pub fn to_json(&self) -> Value {
-        json!({
-            "number": self.voucher.as_str(),
-            "expected-tokens": self.expected_tokens,
-            "created": iso(self.created),
-            "state": self.state.to_json(),
-            "version": 1,
-        })
-    }
+/// Where a page of the voucher list starts: after this (created, number) in list order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct After {
+    pub created: Micros,
+    pub number: String,
+}
+
+/// One page of the voucher list: up to `limit` vouchers after `after`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page {
+    pub limit: u32,
+    pub after: Option<After>,
 }
 
 #[cfg(test)]
@@ -266,48 +217,5 @@ mod tests {
         let voucher = Voucher::parse(GOOD).unwrap();
         assert_eq!(voucher.to_string(), "lf9ZXd…");
         assert!(!format!("{voucher:?}").contains(GOOD));
-    }
-
-    #[test]
-    fn status_objects_have_zkapauthorizers_fields() {
-        let status = VoucherStatus {
-            voucher: Voucher::parse(GOOD).unwrap(),
-            expected_tokens: 32768,
-            created: 1_663_677_296_123_456,
-            state: VoucherState::Redeemed {
-                finished: 1_663_677_300_000_000,
-                token_count: 32768,
-            },
-        };
-        assert_eq!(
-            status.to_json(),
-            json!({
-                "number": GOOD, "expected-tokens": 32768,
-                "created": "2022-09-20T12:34:56.123456+00:00",
-                "state": {"name": "redeemed", "finished": "2022-09-20T12:35:00.000000+00:00",
-                          "token-count": 32768},
-                "version": 1,
-            })
-        );
-        let redeeming = VoucherState::Redeeming {
-            started: 0,
-            counter: 3,
-        };
-        assert_eq!(
-            redeeming.to_json(),
-            json!({"name": "redeeming", "started": "1970-01-01T00:00:00.000000+00:00", "counter": 3})
-        );
-        let error = VoucherState::Error {
-            finished: 0,
-            counter: 1,
-            details: "boom".into(),
-            attempts: 2,
-            next_retry: 1_000_000,
-        }
-        .to_json();
-        assert_eq!(error["details"], "boom");
-        assert_eq!(error["next-retry"], "1970-01-01T00:00:01.000000+00:00");
-        assert!(!VoucherState::Pending { counter: 0 }.is_final());
-        assert!(VoucherState::DoubleSpend { finished: 0 }.is_final());
     }
 }

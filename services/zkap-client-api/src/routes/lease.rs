@@ -4,12 +4,14 @@
 use actix_web::{HttpResponse, web};
 use serde_json::{Value, json};
 
-use super::{AppState, json_object};
-use crate::db::{lease, tokens};
-use crate::domain::time::{self, iso};
-use crate::error::ApiError;
+use super::extract::{Body, LeaseCount};
+use crate::app::AppState;
+use crate::domain::lease::Spending;
+use crate::domain::time::iso;
+use crate::error::Error;
+use crate::ops::lease;
 
-fn spending_json(spending: Option<lease::Spending>) -> Value {
+fn spending_json(spending: Option<Spending>) -> Value {
     spending.map_or(
         Value::Null,
         |s| json!({ "when": iso(s.when), "count": s.count }),
@@ -18,11 +20,8 @@ fn spending_json(spending: Option<lease::Spending>) -> Value {
 
 /// Both field sets: `total`/`spending` (the code, GridSync) and `spendable`/
 /// `lease-maintenance-spending` (the documentation).
-pub async fn get(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let (spendable, latest) = state
-        .db
-        .run(|conn| Ok::<_, ApiError>((tokens::spendable_count(conn)?, lease::latest(conn)?)))
-        .await?;
+pub async fn get(state: web::Data<AppState>) -> Result<HttpResponse, Error> {
+    let (spendable, latest) = lease::status(&state).await?;
     let spending = spending_json(latest);
     Ok(HttpResponse::Ok().json(json!({
         "total": spendable,
@@ -33,20 +32,10 @@ pub async fn get(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
 }
 
 /// `{"count": n}`: a run finished now, needing `n` passes.
-pub async fn post(state: web::Data<AppState>, body: web::Bytes) -> Result<HttpResponse, ApiError> {
-    const USAGE: &str = "request body must be a JSON object {\"count\": <integer >= 0>}";
-    let object = json_object(&body, USAGE, USAGE)?;
-    let count = match (object.len(), object.get("count").and_then(Value::as_u64)) {
-        (1, Some(count)) => i64::try_from(count).map_err(|_| ApiError::bad_request(USAGE))?,
-        _ => return Err(ApiError::bad_request(USAGE)),
-    };
-    let spending = lease::Spending {
-        when: time::now(),
-        count,
-    };
-    state
-        .db
-        .run(move |conn| lease::record(conn, spending))
-        .await?;
+pub async fn post(
+    state: web::Data<AppState>,
+    Body(LeaseCount(count)): Body<LeaseCount>,
+) -> Result<HttpResponse, Error> {
+    let spending = lease::record(&state, count).await?;
     Ok(HttpResponse::Ok().json(spending_json(Some(spending))))
 }

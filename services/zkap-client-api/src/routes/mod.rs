@@ -3,6 +3,9 @@
 //! so that unknown paths answer 401 too; and, outside it and without a token like `/health`
 //! and `/metrics`, `GET /openapi.json`.
 
+mod auth;
+mod cursor;
+mod extract;
 mod lease;
 mod openapi;
 mod passes;
@@ -10,47 +13,27 @@ mod price;
 mod version;
 mod voucher;
 
-use actix_web::body::{EitherBody, MessageBody};
-use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
-use actix_web::http::header::{ALLOW, AUTHORIZATION, HeaderValue};
-use actix_web::middleware::{Next, from_fn};
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::http::header::{ALLOW, HeaderValue};
+use actix_web::middleware::from_fn;
+use actix_web::{HttpResponse, web};
 use serde_json::Map;
-use service_kit::auth::{ApiToken, AuthError};
-use service_kit::db::Database;
 use service_kit::error::{ErrorFormat, JsonError};
-use service_kit::metrics::Counter;
 
-use crate::domain::pricing::Pricing;
-use crate::error::ApiError;
-use crate::redemption::Redeemer;
+use crate::app::AppState;
+use crate::error::Error;
 
 /// ZKAPAuthorizer's plugin name (`-v2` since February 2022).
 pub const BASE_PATH: &str = "/storage-plugins/privatestorageio-zkapauthz-v2";
 
-/// What the handlers share.
-pub struct AppState {
-    pub db: Database,
-    pub redeemer: Redeemer,
-    pub pricing: Pricing,
-    pub default_token_count: u64,
-    pub max_passes_per_request: u32,
-    pub passes_issued: Counter,
-}
-
-pub fn configure(
-    cfg: &mut web::ServiceConfig,
-    state: web::Data<AppState>,
-    token: web::Data<ApiToken>,
-) {
-    cfg.app_data(state)
-        .app_data(token)
+pub fn configure(cfg: &mut web::ServiceConfig, state: AppState) {
+    cfg.app_data(web::Data::new(state.token.clone()))
+        .app_data(web::Data::new(state))
         .service(resource("/openapi.json", "GET").route(web::get().to(openapi::get)));
     cfg.service(
         web::scope(BASE_PATH)
             .wrap(service_kit::error::body_rejections_in::<JsonError, _>())
-            .wrap(from_fn(require_token))
+            .wrap(from_fn(auth::require_token))
             .service(resource("version", "GET").route(web::get().to(version::get)))
             .service(
                 resource("voucher", "GET, PUT")
@@ -66,10 +49,10 @@ pub fn configure(
             .service(resource("calculate-price", "POST").route(web::post().to(price::calculate)))
             .service(resource("passes", "POST").route(web::post().to(passes::post)))
             .default_service(web::to(|| async {
-                Err::<HttpResponse, _>(ApiError::NotFound)
+                Err::<HttpResponse, _>(Error::NotFound)
             })),
     );
-    cfg.default_service(web::to(outside_base));
+    cfg.default_service(web::to(auth::outside_base));
 }
 
 /// A resource whose other methods get 405 with `Allow`.
@@ -77,7 +60,7 @@ fn resource(path: &str, allow: &'static str) -> actix_web::Resource {
     web::resource(path).default_service(web::to(move || async move {
         let mut response = JsonError::render(
             StatusCode::METHOD_NOT_ALLOWED,
-            &ApiError::MethodNotAllowed.to_string(),
+            &Error::MethodNotAllowed.to_string(),
             Map::new(),
         );
         response
@@ -85,68 +68,4 @@ fn resource(path: &str, allow: &'static str) -> actix_web::Resource {
             .insert(ALLOW, HeaderValue::from_static(allow));
         response
     }))
-}
-
-fn unauthorized(token: &ApiToken) -> HttpResponse {
-    token.unauthorized(JsonError::render(
-        StatusCode::UNAUTHORIZED,
-        "Unauthorized",
-        Map::new(),
-    ))
-}
-
-/// Maps a failed check to its answer: 401 for the client's mistakes, 503 while the service
-/// has never had a token to check against.
-fn rejection(token: &ApiToken, err: &AuthError) -> HttpResponse {
-    match err {
-        AuthError::NoToken(_) => actix_web::ResponseError::error_response(&ApiError::NoApiToken),
-        _ => unauthorized(token),
-    }
-}
-
-async fn require_token(
-    req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
-    let Some(token) = req.app_data::<web::Data<ApiToken>>().cloned() else {
-        let response = actix_web::ResponseError::error_response(&ApiError::Internal(
-            "no API token configured".into(),
-        ));
-        return Ok(req.into_response(response).map_into_right_body());
-    };
-    match token.check_request(&req) {
-        Ok(()) => Ok(next.call(req).await?.map_into_left_body()),
-        Err(err) => {
-            let response = rejection(&token, &err);
-            Ok(req.into_response(response).map_into_right_body())
-        }
-    }
-}
-
-/// Paths outside the plugin's base (and outside /health, /metrics, /openapi.json): authorised
-/// first, like everything in Tahoe's web root, then 404.
-async fn outside_base(req: HttpRequest, token: web::Data<ApiToken>) -> HttpResponse {
-    let header = match req.headers().get(AUTHORIZATION).map(|v| v.to_str()) {
-        Some(Ok(value)) => Some(value),
-        Some(Err(_)) => return unauthorized(&token),
-        None => None,
-    };
-    match token.check(header) {
-        Ok(()) => actix_web::ResponseError::error_response(&ApiError::NotFound),
-        Err(err) => rejection(&token, &err),
-    }
-}
-
-/// Parses a JSON request body into an object, with the given message for anything else.
-fn json_object(
-    body: &[u8],
-    not_json: &str,
-    not_object: &str,
-) -> Result<serde_json::Map<String, serde_json::Value>, ApiError> {
-    let value: serde_json::Value =
-        serde_json::from_slice(body).map_err(|_| ApiError::bad_request(not_json))?;
-    match value {
-        serde_json::Value::Object(object) => Ok(object),
-        _ => Err(ApiError::bad_request(not_object)),
-    }
 }

@@ -10,10 +10,11 @@ use rand::RngCore;
 use rand::rngs::OsRng;
 use serde_json::{Value, json};
 use service_kit::db::Backend;
-use service_kit::testing::TestDatabase;
+use service_kit::startup::Service as _;
+use service_kit::testing::{TestDatabase, TestServer};
 use sha2::Sha512;
 use zkap_client_api::Application;
-use zkap_client_api::redemption::Redeemer;
+use zkap_client_api::ops::redemption::Redeemer;
 use zkap_client_api::settings::Settings;
 
 pub const BASE: &str = "/storage-plugins/privatestorageio-zkapauthz-v2";
@@ -29,7 +30,7 @@ pub struct TestApp {
     pub settings: Settings,
     pub sim: ZkapSim,
     pub signing_key: SigningKey,
-    handle: actix_web::dev::ServerHandle,
+    server: TestServer,
     redeemer: Redeemer,
     _db: Option<TestDatabase>,
     _dir: tempfile::TempDir,
@@ -83,10 +84,7 @@ pub async fn spawn_with(options: Options) -> TestApp {
     let token = "s3cret-api-token".to_owned();
     let token_file = dir.path().join("api_auth_token");
     std::fs::write(&token_file, format!("{token}\n")).unwrap();
-    let settings = Settings {
-        host: "127.0.0.1".into(),
-        port: 0,
-        database_url,
+    let mut settings = Settings {
         api_auth_token_file: Some(token_file.clone()),
         ristretto_issuer_root_url: Some(options.issuer_url.unwrap_or_else(|| sim.url())),
         allowed_public_keys: options
@@ -98,32 +96,31 @@ pub async fn spawn_with(options: Options) -> TestApp {
         retry_max_delay_ms: 200,
         issuer_timeout_seconds: 30,
         max_concurrent_redemptions: options.max_concurrent.unwrap_or(4),
-        migrate: options.migrate.unwrap_or(true),
         ..Settings::default()
     };
-    let (root, handle, redeemer) = start(&settings).await;
+    settings.server.port = 0;
+    settings.database.database_url = database_url;
+    settings.database.migrate = options.migrate.unwrap_or(true);
+    let (server, redeemer) = start(&settings).await;
     TestApp {
-        root,
+        root: server.base.clone(),
         client: reqwest::Client::new(),
         token,
         token_file,
         settings,
         sim,
         signing_key,
-        handle,
+        server,
         redeemer,
         _db: db,
         _dir: dir,
     }
 }
 
-async fn start(settings: &Settings) -> (String, actix_web::dev::ServerHandle, Redeemer) {
-    let app = Application::build(settings).await.unwrap();
-    let root = format!("http://127.0.0.1:{}", app.port());
-    let handle = app.handle();
+async fn start(settings: &Settings) -> (TestServer, Redeemer) {
+    let app = Application::build(settings.clone()).await.unwrap();
     let redeemer = app.redeemer();
-    tokio::spawn(app.run());
-    (root, handle, redeemer)
+    (TestServer::run(app), redeemer)
 }
 
 pub fn random_voucher() -> String {
@@ -212,15 +209,15 @@ impl TestApp {
     /// Stops the server and abandons redemption mid-flight, as a crash would.
     pub async fn crash(&self) {
         self.redeemer.stop();
-        self.handle.stop(false).await;
+        self.server.handle().stop(false).await;
     }
 
     /// A new process on the same database and issuer.
     pub async fn restart(&mut self) {
         self.crash().await;
-        let (root, handle, redeemer) = start(&self.settings).await;
-        self.root = root;
-        self.handle = handle;
+        let (server, redeemer) = start(&self.settings).await;
+        self.root = server.base.clone();
+        self.server = server;
         self.redeemer = redeemer;
     }
 
