@@ -9,19 +9,18 @@
 use std::time::{Duration, Instant};
 
 use diesel::prelude::*;
+use downstream_node::app::connect;
 use downstream_node::db::MIGRATIONS;
 use downstream_node::db::contracts::NewContract;
 use downstream_node::db::schema::{addresses, contracts, tokens};
 use downstream_node::geoip::GeoIp;
 use downstream_node::heartbeat::{self, Challenge, HeartbeatKey, RandomFile, RandomIo, Tag};
-use downstream_node::node::Node;
-use downstream_node::settings::Settings;
-use downstream_node::{Application, connect};
+use downstream_node::{AppState, Application, Settings};
 use secp256k1::{Secp256k1, SecretKey};
 use serde_json::{Value, json};
 use service_kit::bitcoin::{BitcoinAddress, Network, sign_message};
 use service_kit::db::{Backend, DbConnection, DbError};
-use service_kit::testing::{TestDatabase, bench_row, median_time};
+use service_kit::testing::{TestDatabase, TestServer, bench_row, median_time};
 
 const SERVICE: &str = "downstream-node";
 
@@ -156,20 +155,20 @@ fn contract_generation() {
 async fn http_benches(backend: Backend, database: TestDatabase, sqlite_p50: Option<f64>) -> f64 {
     let farmers = env_count("DOWNSTREAM_BENCH_FARMERS", 100_000);
     let contract_count = env_count("DOWNSTREAM_BENCH_CONTRACTS", 1_000_000);
-    let settings = Settings {
-        port: 0,
-        database_url: database.url().to_owned(),
+    let mut settings = Settings {
         geoip_db: None,
         max_tokens_per_ip: 1000,
         max_chunks_per_request: 100,
         max_chunk_size: 4096,
         require_whitelist: false,
-        workers: Some(2),
         // The bench hammers one route from one address.
         ip_rate_limit: 0.0,
         token_rate_limit: 0.0,
         ..Settings::default()
     };
+    settings.server.port = 0;
+    settings.server.workers = Some(2);
+    settings.database.database_url = database.url().to_owned();
     let db = connect(&settings).unwrap();
     db.migrate(&MIGRATIONS).unwrap();
     let started = Instant::now();
@@ -180,10 +179,9 @@ async fn http_benches(backend: Backend, database: TestDatabase, sqlite_p50: Opti
         "seeded {farmers} farmers, {contract_count} contracts in {:?}",
         started.elapsed()
     );
-    let node = Node::new(db, HeartbeatKey::generate(), GeoIp::disabled(), settings);
-    let app = Application::from_node(node).unwrap();
-    let api = format!("http://127.0.0.1:{}/api/downstream/v1", app.port());
-    tokio::spawn(app.run());
+    let state = AppState::new(db, HeartbeatKey::generate(), GeoIp::disabled(), settings);
+    let server = TestServer::run(Application::with_state(state).unwrap());
+    let api = server.url("/api/downstream/v1");
     let client = reqwest::Client::new();
 
     let url = format!("{api}/status/list/by/d/uptime/25");

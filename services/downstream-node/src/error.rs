@@ -1,13 +1,14 @@
-//! The one error enum of the service, answered as `{"status":"error","message":...}`.
+//! The one error enum of the service, and the only place that maps it to HTTP: every error
+//! is answered as `{"status":"error","message":...}` with the status the original gave it.
 
 use actix_web::http::StatusCode;
-use service_kit::db::{DbError, Unavailable};
+use service_kit::db::{DbError, Unavailable, column};
 use service_kit::error::{JsonStatusMessage, ServiceError};
 
 /// Messages are the original's, character for character: the farmer acts on some of them
 /// (`Nonexistent token.` makes it register again).
 #[derive(Debug, thiserror::Error)]
-pub enum ApiError {
+pub enum Error {
     /// `/heartbeat` answers 404 for an unknown token, every other route 400.
     #[error("Nonexistent token.")]
     TokenNotFound,
@@ -57,35 +58,40 @@ pub enum ApiError {
     Db(#[from] DbError),
     #[error("database query failed: {0}")]
     Query(#[from] diesel::result::Error),
+    /// Anything else that failed inside (an opaque 500, the cause logged).
     #[error("{0}")]
     Internal(String),
 }
 
-impl ServiceError for ApiError {
+impl ServiceError for Error {
     type Format = JsonStatusMessage;
 
     fn database_unavailable(&self) -> Option<Unavailable> {
         match self {
-            ApiError::Db(err) => err.unavailable(),
-            ApiError::Query(err) => Unavailable::of_query(err),
+            Error::Db(err) => err.unavailable(),
+            Error::Query(err) => Unavailable::of_query(err),
             _ => None,
         }
     }
 
     fn status(&self) -> StatusCode {
         match self {
-            ApiError::TokenNotFound | ApiError::FarmerNotFound | ApiError::NotFound => {
-                StatusCode::NOT_FOUND
+            Error::TokenNotFound | Error::FarmerNotFound | Error::NotFound => StatusCode::NOT_FOUND,
+            Error::BodyTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Error::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            Error::NoPeerAddress | Error::Db(_) | Error::Query(_) | Error::Internal(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
             }
-            ApiError::BodyTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::NoPeerAddress
-            | ApiError::Db(_)
-            | ApiError::Query(_)
-            | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::BAD_REQUEST,
         }
     }
 }
 
-service_kit::impl_response_error!(ApiError);
+service_kit::impl_response_error!(Error);
+
+/// A number too large for its column fails the operation like any other query error.
+impl From<column::TooLarge> for Error {
+    fn from(too_large: column::TooLarge) -> Self {
+        Error::Query(too_large.into())
+    }
+}

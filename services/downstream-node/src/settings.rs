@@ -1,26 +1,28 @@
 //! Typed settings: defaults < `--config FILE` (TOML) < `DOWNSTREAM_NODE__*` environment <
-//! command-line flags; and the command line itself.
+//! command-line flags (loaded by service-kit, see [`crate::Application`]); the flags and the
+//! subcommands besides serving.
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Subcommand};
 use serde::{Deserialize, Serialize};
-use service_kit::server::LogFormat;
-use service_kit::settings::{Sources, load};
+use service_kit::settings::{
+    DatabaseFlags, DatabaseSettings, LogFlags, LogSettings, ServerFlags, ServerSettings,
+};
 
 use crate::domain::TrustedProxies;
 
-pub const ENV_PREFIX: &str = "DOWNSTREAM_NODE";
-
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields, default)]
 pub struct Settings {
-    pub host: String,
-    pub port: u16,
-    pub database_url: String,
-    pub pool_size: u32,
-    /// Run pending migrations when `serve` starts.
-    pub migrate: bool,
+    /// `host`, `port`, `workers`, `body_limit`, `shutdown_timeout_secs`.
+    #[serde(flatten)]
+    pub server: ServerSettings,
+    /// `database_url`, `pool_size`, `migrate`.
+    #[serde(flatten)]
+    pub database: DatabaseSettings,
+    /// `log_level`, `log_format`.
+    #[serde(flatten)]
+    pub log: LogSettings,
     /// MaxMind GeoLite2/GeoIP2 City database; missing or unreadable gives null locations.
     pub geoip_db: Option<PathBuf>,
     /// The secret heartbeat key, created (mode 0600) on first start.
@@ -46,8 +48,6 @@ pub struct Settings {
     pub max_message_size: usize,
     /// Most hashes or proofs one `/challenge` or `/answer` batch may carry.
     pub max_batch: usize,
-    /// Largest request body, in bytes.
-    pub body_limit: usize,
     /// Seconds between sweeps that expire contracts and refresh uptime.
     pub stats_interval: u64,
     /// Seconds between `cleandb` runs inside the service (0 = never; run the `cleandb`
@@ -71,21 +71,20 @@ pub struct Settings {
     /// Proxies (CIDRs) whose `X-Forwarded-For` / `Forwarded` headers name the client: only a
     /// request whose socket peer lies in one of them is taken to come from the right-most
     /// hop that is not a trusted proxy. Empty (the default): the socket peer is the client.
+    /// Defaulted here too: the settings loader drops an empty list from the defaults layer.
+    #[serde(default)]
     pub trusted_proxies: TrustedProxies,
-    pub workers: Option<usize>,
-    pub log_level: String,
-    /// Log lines as text (`plain`) or one JSON object each (`json`).
-    pub log_format: LogFormat,
 }
 
 impl Default for Settings {
     fn default() -> Self {
         Self {
-            host: "127.0.0.1".into(),
-            port: 5000,
-            database_url: "sqlite://data/downstream-node.sqlite".into(),
-            pool_size: 8,
-            migrate: true,
+            server: ServerSettings {
+                body_limit: 4 << 20,
+                ..ServerSettings::on_port(5000)
+            },
+            database: DatabaseSettings::sqlite("data/downstream-node.sqlite"),
+            log: LogSettings::default(),
             geoip_db: Some("data/GeoLite2-City.mmdb".into()),
             key_file: "data/downstream-node.key".into(),
             require_signature: true,
@@ -101,7 +100,6 @@ impl Default for Settings {
             default_chunk_size: 33_554_432,
             max_message_size: 1024,
             max_batch: 1000,
-            body_limit: 4 << 20,
             stats_interval: 30,
             cleandb_interval: 600,
             status_max_age: 5,
@@ -111,9 +109,6 @@ impl Default for Settings {
             token_rate_burst: 100,
             cors_origins: "*".into(),
             trusted_proxies: TrustedProxies::default(),
-            workers: None,
-            log_level: "info".into(),
-            log_format: LogFormat::Plain,
         }
     }
 }
@@ -122,21 +117,6 @@ impl Default for Settings {
 pub const MAX_CHALLENGES: u32 = 1 << 16;
 
 impl Settings {
-    /// Layers file, environment and `flags` over the defaults, then checks the values.
-    pub fn load(flags: &Flags) -> anyhow::Result<Self> {
-        let sources = Sources {
-            env_prefix: ENV_PREFIX,
-            file: flags.config.as_deref(),
-            env: None,
-        };
-        let mut settings: Settings = load(sources, flags)?;
-        settings.log_level = service_kit::log_level::log_filter(&settings.log_level)?;
-        settings
-            .check()
-            .map_err(|reason| anyhow::anyhow!("invalid settings: {reason}"))?;
-        Ok(settings)
-    }
-
     pub fn check(&self) -> Result<(), &'static str> {
         if self.challenges == 0 || self.challenges > MAX_CHALLENGES {
             return Err("challenges must be between 1 and 65536");
@@ -166,22 +146,7 @@ impl Settings {
     }
 }
 
-#[derive(Debug, Parser)]
-#[command(
-    name = "downstream-node",
-    version,
-    about = "Storj proof-of-storage verification node (downstream-farmer compatible)",
-    long_about = "Storj proof-of-storage verification node (downstream-farmer compatible).\n\n\
-        Settings come from, lowest to highest: built-in defaults, --config FILE (TOML, keys \
-        as the flags with '_'), DOWNSTREAM_NODE__<KEY> environment variables, then flags."
-)]
-pub struct Cli {
-    #[command(subcommand)]
-    pub command: Option<Command>,
-    #[command(flatten)]
-    pub flags: Flags,
-}
-
+/// What the binary does besides serving (which it does without a subcommand, or `serve`).
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve the API (the default).
@@ -209,134 +174,119 @@ pub enum WhitelistCommand {
     },
 }
 
-/// Flags override lower layers only when given.
+/// Flags override lower layers only when given. `--help` adds each default from
+/// `Settings::default()`.
 #[serde_with::skip_serializing_none]
 #[derive(Debug, Default, Clone, Args, Serialize)]
 pub struct Flags {
-    /// TOML settings file.
-    #[arg(long, global = true, value_name = "FILE")]
-    #[serde(skip)]
-    pub config: Option<PathBuf>,
-    /// Address to bind [default: 127.0.0.1]
-    #[arg(long, global = true)]
-    pub host: Option<String>,
-    /// Port to bind; 0 picks a free one [default: 5000]
-    #[arg(long, global = true)]
-    pub port: Option<u16>,
-    /// sqlite://PATH, postgres://... or mysql://... [default: sqlite://data/downstream-node.sqlite]
-    #[arg(long, global = true, value_name = "URL")]
-    pub database_url: Option<String>,
-    /// Database connections in the pool [default: 8]
-    #[arg(long, global = true)]
-    pub pool_size: Option<u32>,
-    /// Do not run migrations when serving (run `migrate` once instead)
-    #[arg(long, global = true)]
-    #[serde(
-        skip_serializing_if = "std::ops::Not::not",
-        rename = "migrate",
-        serialize_with = "serialize_not"
-    )]
-    pub no_migrate: bool,
-    /// MaxMind City database [default: data/GeoLite2-City.mmdb]
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub server: ServerFlags,
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub database: DatabaseFlags,
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub log: LogFlags,
+    /// MaxMind City database
     #[arg(long, global = true, value_name = "FILE")]
     pub geoip_db: Option<PathBuf>,
-    /// Heartbeat key file, created with mode 0600 if absent [default: data/downstream-node.key]
+    /// Heartbeat key file, created with mode 0600 if absent
     #[arg(long, global = true, value_name = "FILE")]
     pub key_file: Option<PathBuf>,
-    /// Require a signed message in POST /new [default: true]
+    /// Require a signed message in POST /new
     #[arg(long, global = true, value_name = "true|false")]
     pub require_signature: Option<bool>,
-    /// Require the address to be whitelisted [default: true]
+    /// Require the address to be whitelisted
     #[arg(long, global = true, value_name = "true|false")]
     pub require_whitelist: Option<bool>,
-    /// Smallest whitelisted balance allowed to farm [default: 10000]
+    /// Smallest whitelisted balance allowed to farm
     #[arg(long, global = true)]
     pub min_balance: Option<i64>,
-    /// Tokens allowed per IP address [default: 5]
+    /// Tokens allowed per IP address
     #[arg(long, global = true)]
     pub max_tokens_per_ip: Option<u32>,
-    /// Seconds between challenges [default: 300]
+    /// Seconds between challenges
     #[arg(long, global = true, value_name = "SECONDS")]
     pub interval: Option<u64>,
-    /// Challenges per contract, 1..=65536 [default: 256]
+    /// Challenges per contract, 1..=65536
     #[arg(long, global = true)]
     pub challenges: Option<u32>,
-    /// Fraction of the file each challenge checks [default: 0.01]
+    /// Fraction of the file each challenge checks
     #[arg(long, global = true)]
     pub check_fraction: Option<f64>,
-    /// Contract bytes per address [default: 1073741824]
+    /// Contract bytes per address
     #[arg(long, global = true, value_name = "BYTES")]
     pub max_size_per_address: Option<u64>,
-    /// Contracts handed out per /chunk request [default: 10]
+    /// Contracts handed out per /chunk request
     #[arg(long, global = true)]
     pub max_chunks_per_request: Option<u32>,
-    /// Largest single contract [default: 33554432]
+    /// Largest single contract
     #[arg(long, global = true, value_name = "BYTES")]
     pub max_chunk_size: Option<u64>,
-    /// Total size /chunk/<token> gives without an explicit size [default: 33554432]
+    /// Total size /chunk/<token> gives without an explicit size
     #[arg(long, global = true, value_name = "BYTES")]
     pub default_chunk_size: Option<u64>,
-    /// Longest signed message accepted by /new [default: 1024]
+    /// Longest signed message accepted by /new
     #[arg(long, global = true, value_name = "BYTES")]
     pub max_message_size: Option<usize>,
-    /// Hashes or proofs per batch request [default: 1000]
+    /// Hashes or proofs per batch request
     #[arg(long, global = true)]
     pub max_batch: Option<usize>,
-    /// Largest request body [default: 4194304]
-    #[arg(long, global = true, value_name = "BYTES")]
-    pub body_limit: Option<usize>,
-    /// Seconds between statistics sweeps [default: 30]
+    /// Seconds between statistics sweeps
     #[arg(long, global = true, value_name = "SECONDS")]
     pub stats_interval: Option<u64>,
-    /// Seconds between cleandb runs in the service, one replica at a time; 0 = off [default: 600]
+    /// Seconds between cleandb runs in the service, one replica at a time; 0 = off
     #[arg(long, global = true, value_name = "SECONDS")]
     pub cleandb_interval: Option<u64>,
-    /// Cache-Control max-age of the status routes, 0 = no-cache [default: 5]
+    /// Cache-Control max-age of the status routes, 0 = no-cache
     #[arg(long, global = true, value_name = "SECONDS")]
     pub status_max_age: Option<u64>,
-    /// Requests per second per client IP, sustained; 0 = unlimited [default: 20]
+    /// Requests per second per client IP, sustained; 0 = unlimited
     #[arg(long, global = true, value_name = "PER_SECOND")]
     pub ip_rate_limit: Option<f64>,
-    /// Burst of requests per client IP [default: 200]
+    /// Burst of requests per client IP
     #[arg(long, global = true, value_name = "REQUESTS")]
     pub ip_rate_burst: Option<u32>,
-    /// Requests per second per farmer token, sustained; 0 = unlimited [default: 5]
+    /// Requests per second per farmer token, sustained; 0 = unlimited
     #[arg(long, global = true, value_name = "PER_SECOND")]
     pub token_rate_limit: Option<f64>,
-    /// Burst of requests per farmer token [default: 100]
+    /// Burst of requests per farmer token
     #[arg(long, global = true, value_name = "REQUESTS")]
     pub token_rate_burst: Option<u32>,
-    /// CORS origins of the status routes: '*', comma-separated origins, or '' for none [default: *]
+    /// CORS origins of the status routes: '*', comma-separated origins, or '' for none
     #[arg(long, global = true, value_name = "ORIGINS")]
     pub cors_origins: Option<String>,
     /// Proxies whose X-Forwarded-For/Forwarded name the client: CIDRs, comma-separated,
-    /// e.g. 10.0.0.0/8,fd00::/8 [default: none, the socket peer is the client]
+    /// e.g. 10.0.0.0/8,fd00::/8; none: the socket peer is the client
     #[arg(long, global = true, value_name = "CIDRS")]
     pub trusted_proxies: Option<String>,
-    /// HTTP worker threads [default: one per core]
-    #[arg(long, global = true)]
-    pub workers: Option<usize>,
-    /// Log level when RUST_LOG is unset: error, warn, info, debug, trace, off or the Python
-    /// names (WARNING, CRITICAL, ...), optionally target=LEVEL [default: info]
-    #[arg(long, global = true)]
-    pub log_level: Option<String>,
-    /// Log lines as text or one JSON object each: plain, json [default: plain]
-    #[arg(long, global = true)]
-    pub log_format: Option<LogFormat>,
-}
-
-fn serialize_not<S: serde::Serializer>(value: &bool, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_bool(!value)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
+    use service_kit::settings::{Sources, load};
+    use service_kit::startup;
+
+    use crate::Application;
+
+    const ENV_PREFIX: &str = "DOWNSTREAM_NODE";
+
+    fn parse(args: &[&str]) -> startup::Cli<Flags, Command> {
+        startup::parse::<Application, _, _>(args.iter().copied()).unwrap()
+    }
+
+    #[test]
+    fn help_shows_the_defaults_of_the_settings() {
+        service_kit::testing::assert_help_shows_defaults::<Application>();
+    }
 
     #[test]
     fn help_lists_every_flag_with_its_default() {
-        let help = Cli::command().render_long_help().to_string();
+        let help = startup::command::<Application>()
+            .render_long_help()
+            .to_string();
         for flag in [
             "--host",
             "--port",
@@ -371,7 +321,7 @@ mod tests {
 
     #[test]
     fn flags_override_only_when_given() {
-        let cli = Cli::parse_from([
+        let cli = parse(&[
             "downstream-node",
             "serve",
             "--port",
@@ -386,7 +336,7 @@ mod tests {
             value,
             serde_json::json!({"port": 0, "require_signature": false, "migrate": false})
         );
-        let cli = Cli::parse_from([
+        let cli = parse(&[
             "downstream-node",
             "whitelist",
             "import",
@@ -464,12 +414,10 @@ mod tests {
     #[test]
     fn python_log_level_names() {
         let with = |level: &str| {
-            Settings::load(&Flags {
-                log_level: Some(level.to_owned()),
-                ..Flags::default()
-            })
+            let cli = parse(&["downstream-node", "--log-level", level]);
+            startup::load::<Application>(&cli, Some(Default::default()))
         };
-        assert_eq!(with("WARNING").unwrap().log_level, "warn");
+        assert_eq!(with("WARNING").unwrap().log.log_level, "warn");
         let err = with("LOUD").unwrap_err().to_string();
         assert!(err.contains("invalid log level \"LOUD\""), "{err}");
     }

@@ -5,6 +5,7 @@ use std::collections::{HashMap, HashSet};
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error};
 use service_kit::db::DbConnection;
+use service_kit::db::column;
 
 use super::BATCH;
 use super::schema::addresses;
@@ -16,6 +17,16 @@ pub struct AddressRow {
     pub address: String,
     pub crowdsale_balance: i64,
     pub allocated_bytes: i64,
+}
+
+impl AddressRow {
+    /// Bytes the address's online contracts hold.
+    pub fn allocated(&self) -> QueryResult<u64> {
+        Ok(column::read(
+            "addresses.allocated_bytes",
+            self.allocated_bytes,
+        )?)
+    }
 }
 
 pub fn find(conn: &mut DbConnection, address: &str) -> QueryResult<Option<AddressRow>> {

@@ -2,9 +2,10 @@
 
 use diesel::prelude::*;
 use service_kit::db::DbConnection;
+use service_kit::db::column::{self, Corrupt};
 
 use super::schema::contracts;
-use crate::domain::Schedule;
+use crate::domain::{Contract, Schedule};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = contracts)]
@@ -28,24 +29,39 @@ pub struct ContractRow {
 }
 
 impl ContractRow {
-    pub fn schedule(&self) -> Schedule {
-        Schedule {
-            issued: u32::try_from(self.issued).unwrap_or(0),
-            challenges: u32::try_from(self.challenges).unwrap_or(0),
-            chain_seed: <[u8; 32]>::try_from(self.chain_seed.as_slice()).unwrap_or_default(),
-            due: self.due_at,
-            answered: self.answered,
-            interval: self.interval_secs.saturating_mul(1000),
-        }
+    /// The contract as the operations use it; a stored value outside its domain is a corrupt
+    /// row, reported as an error.
+    pub fn into_contract(self) -> QueryResult<Contract> {
+        let interval = self
+            .interval_secs
+            .checked_mul(1000)
+            .ok_or_else(|| Corrupt {
+                column: "contracts.interval_secs",
+                value: self.interval_secs.to_string(),
+                target: "milliseconds in an i64",
+            })?;
+        Ok(Contract {
+            id: self.id,
+            schedule: Schedule {
+                issued: column::read("contracts.issued", self.issued)?,
+                challenges: column::read("contracts.challenges", self.challenges)?,
+                chain_seed: bytes32("contracts.chain_seed", &self.chain_seed)?,
+                due: self.due_at,
+                answered: self.answered,
+                interval,
+            },
+            root: bytes32("contracts.root", &self.root)?,
+            order: column::read("contracts.tree_order", self.tree_order)?,
+        })
     }
+}
 
-    pub fn root(&self) -> [u8; 32] {
-        <[u8; 32]>::try_from(self.root.as_slice()).unwrap_or_default()
-    }
-
-    pub fn order(&self) -> u32 {
-        u32::try_from(self.tree_order).unwrap_or(u32::MAX)
-    }
+fn bytes32(column: &'static str, stored: &[u8]) -> Result<[u8; 32], Corrupt> {
+    <[u8; 32]>::try_from(stored).map_err(|_| Corrupt {
+        column,
+        value: format!("{} bytes", stored.len()),
+        target: "[u8; 32]",
+    })
 }
 
 #[derive(Debug, Insertable)]
@@ -79,37 +95,44 @@ pub fn insert(conn: &mut DbConnection, new: &NewContract) -> QueryResult<i64> {
         .first(conn)
 }
 
-pub fn for_token(conn: &mut DbConnection, token_id: i64) -> QueryResult<Vec<ContractRow>> {
+pub fn for_token(conn: &mut DbConnection, token_id: i64) -> QueryResult<Vec<Contract>> {
     contracts::table
         .filter(contracts::token_id.eq(token_id))
         .order(contracts::id)
         .select(ContractRow::as_select())
-        .load(conn)
+        .load(conn)?
+        .into_iter()
+        .map(ContractRow::into_contract)
+        .collect()
 }
 
 pub fn of_token_by_ids(
     conn: &mut DbConnection,
     token_id: i64,
     ids: &[i64],
-) -> QueryResult<Vec<ContractRow>> {
-    let mut rows = Vec::with_capacity(ids.len());
+) -> QueryResult<Vec<Contract>> {
+    let mut found = Vec::with_capacity(ids.len());
     for batch in ids.chunks(super::BATCH) {
-        rows.extend(
-            contracts::table
-                .filter(contracts::token_id.eq(token_id))
-                .filter(contracts::id.eq_any(batch))
-                .select(ContractRow::as_select())
-                .load(conn)?,
-        );
+        let rows = contracts::table
+            .filter(contracts::token_id.eq(token_id))
+            .filter(contracts::id.eq_any(batch))
+            .select(ContractRow::as_select())
+            .load(conn)?;
+        for row in rows {
+            found.push(row.into_contract()?);
+        }
     }
-    Ok(rows)
+    Ok(found)
 }
 
 /// Writes back the schedule of a contract.
 pub fn save_schedule(conn: &mut DbConnection, id: i64, schedule: &Schedule) -> QueryResult<()> {
     diesel::update(contracts::table.find(id))
         .set((
-            contracts::issued.eq(i32::try_from(schedule.issued).unwrap_or(i32::MAX)),
+            contracts::issued.eq(column::write::<i32, _>(
+                "contracts.issued",
+                schedule.issued,
+            )?),
             contracts::chain_seed.eq(schedule.chain_seed.to_vec()),
             contracts::due_at.eq(schedule.due),
             contracts::expiration.eq(schedule.expiration()),

@@ -125,7 +125,7 @@ pub fn refresh_uptime(conn: &mut DbConnection, now: Millis) -> QueryResult<usize
 
 pub fn sweep(conn: &mut DbConnection, now: Millis) -> QueryResult<SweepReport> {
     let expired = conn.transaction(|conn| {
-        crate::node::lock_for_write(conn)?;
+        super::lock::for_write(conn)?;
         expire_contracts(conn, now)
     })?;
     let refreshed = refresh_uptime(conn, now)?;
@@ -137,7 +137,7 @@ pub fn sweep(conn: &mut DbConnection, now: Millis) -> QueryResult<SweepReport> {
 /// several replicas at once: a contract is deleted once, and only after it was taken offline.
 pub fn delete_expired(conn: &mut DbConnection, now: Millis) -> QueryResult<usize> {
     conn.transaction(|conn| {
-        crate::node::lock_for_write(conn)?;
+        super::lock::for_write(conn)?;
         expire_contracts(conn, now)?;
         let ids: Vec<i64> = contracts::table
             .filter(contracts::expiration.lt(now - CACHE_GRACE))

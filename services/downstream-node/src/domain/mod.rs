@@ -1,6 +1,7 @@
 //! Newtypes and rules with no I/O.
 
 pub mod address;
+pub mod contract;
 pub mod listing;
 pub mod proxies;
 pub mod schedule;
@@ -8,6 +9,7 @@ pub mod token;
 pub mod uptime;
 
 pub use address::SjcxAddress;
+pub use contract::{Contract, ProofItem, parse_contract_id};
 pub use listing::{ListQuery, ListQueryError, SortKey};
 pub use proxies::{Cidr, TrustedProxies};
 pub use schedule::{Answer, Refresh, Schedule};

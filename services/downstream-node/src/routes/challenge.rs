@@ -4,61 +4,86 @@
 use actix_web::{HttpResponse, web};
 use serde_json::{Value, json};
 
-use super::body;
-use crate::domain::FarmerToken;
-use crate::error::ApiError;
-use crate::node::{Node, challenges};
+use super::extract::{ChallengeHashes, TokenPath};
+use crate::app::AppState;
+use crate::domain::{FarmerToken, parse_contract_id};
+use crate::error::Error;
+use crate::ops::challenges::{self, Challenged};
 
 pub async fn all(
-    node: web::Data<Node>,
-    token: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    let items = challenges::challenges(&node, FarmerToken::parse(&token), None).await?;
+    state: web::Data<AppState>,
+    TokenPath(token): TokenPath,
+) -> Result<HttpResponse, Error> {
+    let items: Vec<Value> = challenges::all(&state, token)
+        .await?
+        .into_iter()
+        .map(|(id, challenged)| item(json!(id), &challenged))
+        .collect();
     Ok(HttpResponse::Ok().json(json!({ "challenges": items })))
 }
 
 pub async fn selected(
-    node: web::Data<Node>,
-    token: web::Path<String>,
-    payload: web::Payload,
-) -> Result<HttpResponse, ApiError> {
-    let raw = body::read(payload, node.settings.body_limit).await?;
-    let hashes = batch(&raw, "hashes", node.settings.max_batch)?;
-    let items = challenges::challenges(&node, FarmerToken::parse(&token), Some(hashes)).await?;
+    state: web::Data<AppState>,
+    TokenPath(token): TokenPath,
+    hashes: ChallengeHashes,
+) -> Result<HttpResponse, Error> {
+    let ChallengeHashes { ids, file_hashes } = hashes;
+    let outcomes = challenges::selected(&state, token, ids.clone()).await?;
+    let items: Vec<Value> = file_hashes
+        .into_iter()
+        .zip(ids)
+        .zip(&outcomes)
+        .map(|((sent, id), challenged)| match (challenged, id) {
+            // A contract found is named by its id, whatever form the hash was sent in.
+            (Challenged::NotFound, _) | (_, None) => item(sent, challenged),
+            (_, Some(id)) => item(json!(id), challenged),
+        })
+        .collect();
     Ok(HttpResponse::Ok().json(json!({ "challenges": items })))
 }
 
-/// The array `field` of a JSON object body, at most `max` items.
-pub(super) fn batch(raw: &[u8], field: &'static str, max: usize) -> Result<Vec<Value>, ApiError> {
-    let mut value: Value =
-        serde_json::from_slice(raw).map_err(|_| ApiError::MalformedBatch(field))?;
-    let Some(Value::Array(items)) = value.get_mut(field).map(Value::take) else {
-        return Err(ApiError::MalformedBatch(field));
-    };
-    if items.len() > max {
-        return Err(ApiError::TooManyItems(max));
+pub async fn single(
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, Error> {
+    let (token, file_hash) = path.into_inner();
+    let wanted = vec![parse_contract_id(&file_hash)];
+    let mut outcomes = challenges::selected(&state, FarmerToken::parse(&token), wanted).await?;
+    match outcomes.pop() {
+        None | Some(Challenged::NotFound) => Err(Error::Contract("contract not found")),
+        Some(Challenged::Expired) => Err(Error::Contract("contract expired")),
+        Some(Challenged::OutOfChallenges) => {
+            Ok(HttpResponse::Ok().json(json!({"status": "no more challenges"})))
+        }
+        Some(Challenged::Current {
+            challenge,
+            due,
+            answered,
+        }) => Ok(HttpResponse::Ok().json(json!({
+            "challenge": challenge,
+            "due": due,
+            "answered": answered,
+        }))),
     }
-    Ok(items)
 }
 
-pub async fn single(
-    node: web::Data<Node>,
-    path: web::Path<(String, String)>,
-) -> Result<HttpResponse, ApiError> {
-    let (token, file_hash) = path.into_inner();
-    let wanted = vec![Value::String(file_hash)];
-    let mut items = challenges::challenges(&node, FarmerToken::parse(&token), Some(wanted)).await?;
-    let Some(mut item) = items.pop() else {
-        return Err(ApiError::Contract("contract not found"));
-    };
-    if let Some(error) = item.get("error").and_then(Value::as_str) {
-        return Err(ApiError::Contract(match error {
-            "contract expired" => "contract expired",
-            _ => "contract not found",
-        }));
+/// What `/challenge` reports for one contract.
+fn item(file_hash: Value, challenged: &Challenged) -> Value {
+    match challenged {
+        Challenged::NotFound => json!({"file_hash": file_hash, "error": "contract not found"}),
+        Challenged::Expired => json!({"file_hash": file_hash, "error": "contract expired"}),
+        Challenged::OutOfChallenges => {
+            json!({"file_hash": file_hash, "status": "no more challenges"})
+        }
+        Challenged::Current {
+            challenge,
+            due,
+            answered,
+        } => json!({
+            "file_hash": file_hash,
+            "challenge": challenge,
+            "due": due,
+            "answered": answered,
+        }),
     }
-    if let Some(fields) = item.as_object_mut() {
-        fields.remove("file_hash");
-    }
-    Ok(HttpResponse::Ok().json(item))
 }

@@ -6,12 +6,12 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::Method;
 use actix_web::http::header::{self, HeaderMap, HeaderValue};
 use actix_web::middleware::Next;
-use actix_web::{Error, HttpResponse, ResponseError as _, web};
+use actix_web::{HttpResponse, ResponseError as _, web};
 
 use super::PREFIXES;
+use crate::app::AppState;
 use crate::domain::FarmerToken;
-use crate::error::ApiError;
-use crate::node::Node;
+use crate::error::Error;
 use crate::ratelimit::retry_after_secs;
 
 /// Which origins may read the status routes from a browser.
@@ -84,8 +84,8 @@ fn token_of(relative: &str) -> Option<&str> {
 pub async fn guard<B: MessageBody + 'static>(
     req: ServiceRequest,
     next: Next<B>,
-) -> Result<ServiceResponse<BoxBody>, Error> {
-    let Some(node) = req.app_data::<web::Data<Node>>().cloned() else {
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
         return Ok(next.call(req).await?.map_into_boxed_body());
     };
     let cors = req.app_data::<web::Data<CorsPolicy>>().cloned();
@@ -106,14 +106,14 @@ pub async fn guard<B: MessageBody + 'static>(
     };
     let vary = matches!(cors, CorsPolicy::Origins(_)) && status_route;
 
-    let ip = super::resolve_client(
-        &node.settings.trusted_proxies,
+    let ip = super::extract::resolve_client(
+        &state.settings.trusted_proxies,
         req.peer_addr(),
         req.headers(),
     );
-    if let Err(wait) = node.limits.check(ip, token_of(&path)) {
+    if let Err(wait) = state.limits.check(ip, token_of(&path)) {
         let secs = retry_after_secs(wait);
-        let mut response = ApiError::RateLimited(secs).error_response();
+        let mut response = Error::RateLimited(secs).error_response();
         response
             .headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from(secs));

@@ -7,27 +7,24 @@ mod body;
 mod challenge;
 mod chunk;
 pub mod edge;
+mod extract;
 mod new;
 mod openapi;
 pub mod status;
 
-use std::net::{IpAddr, SocketAddr};
-
-use actix_web::http::header::HeaderMap;
 use actix_web::middleware::from_fn;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use serde_json::json;
 use service_kit::error::{JsonStatusMessage, extractors};
 
-use crate::domain::TrustedProxies;
-use crate::error::ApiError;
-use crate::node::Node;
+use crate::app::AppState;
+use crate::error::Error;
 
 pub const PREFIXES: [&str; 2] = ["/api/downstream/v1", "/api/downstream"];
 
-pub fn configure(cfg: &mut web::ServiceConfig, node: Node) {
-    let cors = edge::CorsPolicy::parse(&node.settings.cors_origins);
-    cfg.app_data(web::Data::new(node))
+pub fn configure(cfg: &mut web::ServiceConfig, state: AppState) {
+    let cors = edge::CorsPolicy::parse(&state.settings.cors_origins);
+    cfg.app_data(web::Data::new(state))
         .app_data(web::Data::new(cors))
         .app_data(extractors::path::<JsonStatusMessage>())
         .app_data(extractors::query::<JsonStatusMessage>())
@@ -78,37 +75,6 @@ async fn ok() -> HttpResponse {
     HttpResponse::Ok().json(json!({"msg": "ok"}))
 }
 
-async fn not_found() -> Result<HttpResponse, ApiError> {
-    Err(ApiError::NotFound)
-}
-
-/// The client address: the socket peer, or, when that is one of the `trusted_proxies`, the
-/// right-most untrusted hop of its `X-Forwarded-For` / `Forwarded` headers. The one
-/// definition every per-IP rule uses (token limit, rate limits, GeoIP, stored address).
-pub(crate) fn client_ip(req: &HttpRequest, node: &Node) -> Result<IpAddr, ApiError> {
-    resolve_client(
-        &node.settings.trusted_proxies,
-        req.peer_addr(),
-        req.headers(),
-    )
-    .ok_or(ApiError::NoPeerAddress)
-}
-
-pub(crate) fn resolve_client(
-    trusted: &TrustedProxies,
-    peer: Option<SocketAddr>,
-    headers: &HeaderMap,
-) -> Option<IpAddr> {
-    let peer = peer?.ip().to_canonical();
-    if trusted.is_empty() {
-        return Some(peer);
-    }
-    // A line that is not visible ASCII is kept as garbage, so reading stops at it.
-    let lines = |name: &str| -> Vec<&str> {
-        headers
-            .get_all(name)
-            .map(|value| value.to_str().unwrap_or("\u{0}"))
-            .collect()
-    };
-    Some(trusted.client_ip(peer, &lines("x-forwarded-for"), &lines("forwarded")))
+async fn not_found() -> Result<HttpResponse, Error> {
+    Err(Error::NotFound)
 }

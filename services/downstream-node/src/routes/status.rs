@@ -9,45 +9,46 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use crate::app::AppState;
 use crate::domain::{ListQuery, ListQueryError};
-use crate::error::ApiError;
-use crate::node::{Node, status};
+use crate::error::Error;
+use crate::ops::status;
 
 /// The paging total of a list, also as a header for clients that do not read the body.
 pub const TOTAL_COUNT: &str = "x-total-count";
 
-pub async fn list(req: HttpRequest, node: web::Data<Node>) -> Result<HttpResponse, ApiError> {
+pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, Error> {
     let tail = req.match_info().get("tail").unwrap_or("");
     let query = ListQuery::parse(tail).map_err(|err| match err {
-        ListQueryError::InvalidSort => ApiError::InvalidSort,
-        ListQueryError::NoRoute => ApiError::NotFound,
+        ListQueryError::InvalidSort => Error::InvalidSort,
+        ListQueryError::NoRoute => Error::NotFound,
     })?;
-    let list = status::list(&node, query).await?;
+    let list = status::list(&state, query).await?;
     let total = list.total;
-    cached(&req, &node, &list, Some(total))
+    cached(&req, &state, &list, Some(total))
 }
 
 pub async fn show(
     req: HttpRequest,
-    node: web::Data<Node>,
+    state: web::Data<AppState>,
     id: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    let farmer = status::show(&node, &id).await?;
-    cached(&req, &node, &farmer, None)
+) -> Result<HttpResponse, Error> {
+    let farmer = status::show(&state, &id).await?;
+    cached(&req, &state, &farmer, None)
 }
 
-pub async fn summary(req: HttpRequest, node: web::Data<Node>) -> Result<HttpResponse, ApiError> {
-    let summary = status::summary(&node).await?;
-    cached(&req, &node, &summary, None)
+pub async fn summary(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, Error> {
+    let summary = status::summary(&state).await?;
+    cached(&req, &state, &summary, None)
 }
 
 fn cached<T: Serialize>(
     req: &HttpRequest,
-    node: &Node,
+    state: &AppState,
     value: &T,
     total: Option<i64>,
-) -> Result<HttpResponse, ApiError> {
-    let body = serde_json::to_vec(value).map_err(|err| ApiError::Internal(err.to_string()))?;
+) -> Result<HttpResponse, Error> {
+    let body = serde_json::to_vec(value).map_err(|err| Error::Internal(err.to_string()))?;
     let tag = etag(&body);
     let matched = if_none_match(req, &tag);
     let mut response = HttpResponse::build(if matched {
@@ -57,7 +58,7 @@ fn cached<T: Serialize>(
     });
     response.insert_header((header::ETAG, tag)).insert_header((
         header::CACHE_CONTROL,
-        cache_control(node.settings.status_max_age),
+        cache_control(state.settings.status_max_age),
     ));
     if let Some(total) = total {
         response.insert_header((TOTAL_COUNT, total.to_string()));

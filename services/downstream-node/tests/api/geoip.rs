@@ -41,7 +41,7 @@ fn missing_or_broken_databases_give_null_locations() {
 }
 
 async fn ipv6_clients(url: String) {
-    let app = spawn_app_with(url, |s| s.host = "::1".into()).await;
+    let app = spawn_app_with(url, |s| s.server.host = "::1".into()).await;
     let farmer = Identity::new(91);
     let token = app.register(&farmer).await;
     let (status, body) = app.get(&format!("/chunk/{token}/2048")).await;

@@ -4,16 +4,17 @@
 use std::net::IpAddr;
 
 use diesel::prelude::*;
+use downstream_node::app::connect;
 use downstream_node::db::{self, addresses, schema};
 use downstream_node::geoip::GeoIp;
 use downstream_node::heartbeat::{self, Challenge, HeartbeatKey, Proof, RandomIo, Tag};
-use downstream_node::node::Node;
-use downstream_node::settings::Settings;
-use downstream_node::{Application, connect};
+use downstream_node::ops::{maintenance, register};
+use downstream_node::{AppState, Application, Settings};
 use secp256k1::{Secp256k1, SecretKey};
 use serde_json::{Value, json};
 use service_kit::bitcoin::{BitcoinAddress, Network, sign_message};
 use service_kit::db::Database;
+use service_kit::testing::TestServer;
 
 pub const GEOIP_DB: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -30,8 +31,10 @@ pub struct TestApp {
     pub root: String,
     /// The farmer's prefix: `<root>/api/downstream/v1`.
     pub api: String,
-    pub node: Node,
+    pub state: AppState,
     pub client: reqwest::Client,
+    /// Stops the server when the test is done with it.
+    _server: TestServer,
 }
 
 pub async fn spawn_app(database_url: String) -> TestApp {
@@ -40,32 +43,32 @@ pub async fn spawn_app(database_url: String) -> TestApp {
 
 pub async fn spawn_app_with(database_url: String, tweak: impl FnOnce(&mut Settings)) -> TestApp {
     let mut settings = Settings {
-        port: 0,
-        database_url,
-        pool_size: 4,
-        workers: Some(2),
         geoip_db: Some(GEOIP_DB.into()),
         ..Settings::default()
     };
+    settings.server.port = 0;
+    settings.server.workers = Some(2);
+    settings.database.database_url = database_url;
+    settings.database.pool_size = 4;
     tweak(&mut settings);
     let db = connect(&settings).unwrap();
     db.migrate(&db::MIGRATIONS).unwrap();
     let geo = GeoIp::open(settings.geoip_db.as_deref());
-    let host = settings.host.clone();
-    let node = Node::new(db, HeartbeatKey::generate(), geo, settings);
-    let app = Application::from_node(node.clone()).unwrap();
+    let host = settings.server.host.clone();
+    let state = AppState::new(db, HeartbeatKey::generate(), geo, settings);
+    let server = TestServer::run(Application::with_state(state.clone()).unwrap());
     let host = if host.contains(':') {
         format!("[{host}]")
     } else {
         host
     };
-    let root = format!("http://{host}:{}", app.port());
-    tokio::spawn(app.run());
+    let root = format!("http://{host}:{}", server.port);
     TestApp {
         api: format!("{root}/api/downstream/v1"),
         root,
-        node,
+        state,
         client: reqwest::Client::new(),
+        _server: server,
     }
 }
 
@@ -94,7 +97,7 @@ impl Identity {
 
 impl TestApp {
     pub fn db(&self) -> &Database {
-        &self.node.db
+        &self.state.db
     }
 
     pub async fn whitelist(&self, address: &str, balance: i64) {
@@ -181,27 +184,20 @@ impl TestApp {
     }
 
     pub async fn sweep(&self) {
-        downstream_node::node::maintenance::sweep(self.db())
-            .await
-            .unwrap();
+        maintenance::sweep(self.db()).await.unwrap();
     }
 
     /// Registers a token from another client address, straight through the node.
     pub async fn register_from(&self, identity: &Identity, ip: IpAddr) -> String {
         self.whitelist(&identity.address, 10_000).await;
-        let signed = downstream_node::node::register::Signed {
+        let signed = register::Signed {
             message: MESSAGE.into(),
             signature: identity.signature(MESSAGE),
         };
-        downstream_node::node::register::create_token(
-            &self.node,
-            &identity.address,
-            ip,
-            Some(signed),
-        )
-        .await
-        .unwrap()
-        .token
+        register::create_token(&self.state, &identity.address, ip, Some(signed))
+            .await
+            .unwrap()
+            .token
     }
 }
 

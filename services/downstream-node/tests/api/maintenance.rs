@@ -8,7 +8,7 @@ use diesel::prelude::*;
 use downstream_node::db::lock::{self, Upkeep};
 use downstream_node::db::schema::{addresses, contracts};
 use downstream_node::db::stats::CACHE_GRACE;
-use downstream_node::node::maintenance;
+use downstream_node::ops::maintenance;
 use service_kit::db::{Backend, Database, DbError, PoolOptions};
 
 use crate::helpers::*;

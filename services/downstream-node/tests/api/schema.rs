@@ -1,25 +1,26 @@
 //! A replica started with `--no-migrate` before the migration Job ran waits unready, and is
 //! ready once the schema is complete.
 
+use downstream_node::app::connect;
 use downstream_node::db::MIGRATIONS;
-use downstream_node::settings::Settings;
-use downstream_node::{Application, connect};
-use service_kit::testing::assert_waits_for_schema;
+use downstream_node::{Application, Settings};
+use service_kit::testing::{TestServer, assert_waits_for_schema};
 
 async fn waits_for_its_schema(url: String) {
     let dir = tempfile::tempdir().unwrap();
-    let settings = Settings {
-        port: 0,
-        database_url: url,
-        migrate: false,
-        workers: Some(1),
+    let mut settings = Settings {
         geoip_db: None,
         key_file: dir.path().join("key"),
         ..Settings::default()
     };
-    let app = Application::build(settings.clone()).unwrap();
-    let base = format!("http://127.0.0.1:{}", app.port());
-    tokio::spawn(app.run());
+    settings.server.port = 0;
+    settings.server.workers = Some(1);
+    settings.database.database_url = url;
+    settings.database.migrate = false;
+    let server = TestServer::start::<Application>(settings.clone())
+        .await
+        .unwrap();
+    let base = server.base.clone();
     assert_waits_for_schema(&base, async {
         connect(&settings).unwrap().migrate(&MIGRATIONS).unwrap();
     })

@@ -2,7 +2,7 @@
 
 use std::io::Write as _;
 
-use downstream_node::node::maintenance::import_whitelist;
+use downstream_node::ops::maintenance::import_whitelist;
 
 use crate::helpers::*;
 

@@ -5,11 +5,14 @@ use std::net::IpAddr;
 use rand::RngCore;
 use serde::Serialize;
 
-use super::{Node, check_new_ip, ip_text, seconds_until, token_row};
+use service_kit::db::column;
+
+use super::{check_new_ip, ip_text, locked_token_row, seconds_until, token_row};
+use crate::app::AppState;
 use crate::db::contracts::{self, NewContract};
 use crate::db::{addresses, stats, tokens};
 use crate::domain::{FarmerToken, Schedule, now_millis};
-use crate::error::ApiError;
+use crate::error::Error;
 use crate::heartbeat::{self, Challenge, HeartbeatKey, RandomFile, Tag};
 
 /// One chunk as the farmer reads it.
@@ -68,71 +71,75 @@ fn generate(key: &HeartbeatKey, size: u64, challenges: u32, check_fraction: f64)
     }
 }
 
+/// Hands `token`'s farmer new contracts of `requested` bytes in all (the default size when
+/// `None`), as far as its address has room.
 pub async fn allocate(
-    node: &Node,
+    state: &AppState,
     token: Option<FarmerToken>,
     ip: IpAddr,
     requested: Option<u64>,
-) -> Result<Chunks, ApiError> {
-    let settings = node.settings.clone();
+) -> Result<Chunks, Error> {
+    let settings = state.settings.clone();
     let requested = requested.unwrap_or(settings.default_chunk_size);
     let ip_string = ip_text(ip);
-    let location = node.location_json(ip);
+    let location = state.location_json(ip);
     let cap = settings.max_size_per_address;
 
     // Expired contracts stop counting against the cap now, not at the next sweep. In a
     // transaction of its own: it locks contracts, tokens, then the address, the order every
     // writer follows, and the next one locks a token after reading the address.
-    super::write_transaction(&node.db, move |conn| {
+    super::write(&state.db, move |conn| {
         let row = token_row(conn, token)?;
         stats::expire_contracts_of_address(conn, row.address_id, now_millis())?;
         Ok(())
     })
     .await?;
-    let (row, sizes) = super::write_transaction(&node.db, move |conn| {
+    let limits = settings.clone();
+    let (row, sizes) = super::write(&state.db, move |conn| {
         let row = token_row(conn, token)?;
-        if check_new_ip(conn, &row, &ip_string, settings.max_tokens_per_ip)? {
+        if check_new_ip(conn, &row, &ip_string, limits.max_tokens_per_ip)? {
             tokens::set_ip(conn, row.id, &ip_string, location.as_deref())?;
         }
         let address = addresses::find_by_id(conn, row.address_id)?;
-        let held = u64::try_from(address.allocated_bytes).unwrap_or(0);
+        let held = address.allocated()?;
         let sizes = plan(
             requested,
             cap.saturating_sub(held),
-            settings.max_chunks_per_request,
-            settings.max_chunk_size,
+            limits.max_chunks_per_request,
+            limits.max_chunk_size,
         );
-        Ok::<_, ApiError>((row, sizes))
+        Ok::<_, Error>((row, sizes))
     })
     .await?;
     if sizes.is_empty() {
         return Ok(Chunks { chunks: Vec::new() });
     }
 
-    let key = node.key.clone();
-    let (challenges, check_fraction) = (node.settings.challenges, node.settings.check_fraction);
-    let generated = actix_web::web::block(move || {
+    let key = state.key.clone();
+    let (challenges, check_fraction) = (settings.challenges, settings.check_fraction);
+    let generated = tokio::task::spawn_blocking(move || {
         sizes
             .into_iter()
             .map(|size| generate(&key, size, challenges, check_fraction))
             .collect::<Vec<_>>()
     })
     .await
-    .map_err(|err| ApiError::Internal(format!("contract generation failed: {err}")))?;
+    .map_err(|err| Error::Internal(format!("contract generation failed: {err}")))?;
 
-    let key = node.key.clone();
-    let interval = node.interval_millis();
-    let interval_secs = i64::try_from(node.settings.interval).unwrap_or(i64::MAX);
+    let key = state.key.clone();
+    let interval = state.interval_millis();
+    let interval_secs: i64 = column::write("contracts.interval_secs", settings.interval)?;
+    let stored_challenges: i32 = column::write("contracts.challenges", challenges)?;
+    // Saturating on purpose: a cap beyond what the column can count is no cap.
     let cap = i64::try_from(cap).unwrap_or(i64::MAX);
-    super::write_transaction(&node.db, move |conn| {
+    super::write(&state.db, move |conn| {
         // Locked before it is read: its counters are written back below.
-        tokens::lock(conn, row.id)?;
-        let mut row = tokens::find(conn, &row.token)?.ok_or(ApiError::UnknownToken)?;
+        let mut row = locked_token_row(conn, &row)?;
         let now = now_millis();
         let mut uptime = row.uptime_state();
         let mut offers = Vec::with_capacity(generated.len());
         for contract in generated {
-            let size = i64::try_from(contract.size).unwrap_or(i64::MAX);
+            let size: i64 = column::write("contracts.size", contract.size)?;
             // Another request of the same address may have taken the room meanwhile.
             if !addresses::reserve(conn, row.address_id, size, cap)? {
                 break;
@@ -144,12 +151,12 @@ pub async fn allocate(
                     token_id: row.id,
                     seed: contract.seed.clone(),
                     size,
-                    chunksz: i64::try_from(contract.tag.chunksz).unwrap_or(0),
-                    challenges: i32::try_from(challenges).unwrap_or(i32::MAX),
+                    chunksz: column::write("contracts.chunksz", contract.tag.chunksz)?,
+                    challenges: stored_challenges,
                     issued: 1,
                     chain_seed: schedule.chain_seed.to_vec(),
                     root: contract.root.to_vec(),
-                    tree_order: i32::try_from(contract.tag.tree.order).unwrap_or(0),
+                    tree_order: column::write("contracts.tree_order", contract.tag.tree.order)?,
                     interval_secs,
                     start_at: now,
                     due_at: schedule.due,

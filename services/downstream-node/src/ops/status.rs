@@ -1,13 +1,13 @@
-//! `/status/list...` and `/status/show/<id>`: one shape, one meaning, for both.
+//! Farmer statistics: a list, one farmer, the totals; one shape, one meaning, for all.
 
 use chrono::{DateTime, SecondsFormat};
 use serde::Serialize;
 
-use super::Node;
+use crate::app::AppState;
 use crate::db::tokens::{self, TokenRow};
 use crate::domain::uptime::round2;
 use crate::domain::{FarmerId, ListQuery};
-use crate::error::ApiError;
+use crate::error::Error;
 use crate::geoip::Location;
 
 #[derive(Debug, Clone, Serialize)]
@@ -56,13 +56,13 @@ pub struct FarmerList {
     pub total: i64,
 }
 
-pub async fn list(node: &Node, query: ListQuery) -> Result<FarmerList, ApiError> {
-    let (rows, total) = node
+pub async fn list(state: &AppState, query: ListQuery) -> Result<FarmerList, Error> {
+    let (rows, total) = state
         .db
         .run(move |conn| {
             let rows = tokens::list(conn, &query)?;
             let total = tokens::count(conn, query.online_only)?;
-            Ok::<_, ApiError>((rows, total))
+            Ok::<_, Error>((rows, total))
         })
         .await?;
     Ok(FarmerList {
@@ -82,10 +82,10 @@ pub struct Summary {
     pub uptime: f64,
 }
 
-pub async fn summary(node: &Node) -> Result<Summary, ApiError> {
-    let totals = node
+pub async fn summary(state: &AppState) -> Result<Summary, Error> {
+    let totals = state
         .db
-        .run(|conn| Ok::<_, ApiError>(tokens::totals(conn)?))
+        .run(|conn| Ok::<_, Error>(tokens::totals(conn)?))
         .await?;
     Ok(Summary {
         farmers: totals.farmers,
@@ -96,11 +96,11 @@ pub async fn summary(node: &Node) -> Result<Summary, ApiError> {
     })
 }
 
-pub async fn show(node: &Node, farmer_id: &str) -> Result<FarmerStatus, ApiError> {
-    let id = FarmerId::parse(farmer_id).ok_or(ApiError::FarmerNotFound)?;
-    let row = node
+pub async fn show(state: &AppState, farmer_id: &str) -> Result<FarmerStatus, Error> {
+    let id = FarmerId::parse(farmer_id).ok_or(Error::FarmerNotFound)?;
+    let row = state
         .db
-        .run(move |conn| Ok::<_, ApiError>(tokens::find_by_farmer_id(conn, id.as_str())?))
+        .run(move |conn| Ok::<_, Error>(tokens::find_by_farmer_id(conn, id.as_str())?))
         .await?;
-    row.map(FarmerStatus::from).ok_or(ApiError::FarmerNotFound)
+    row.map(FarmerStatus::from).ok_or(Error::FarmerNotFound)
 }

@@ -8,33 +8,33 @@ use crate::db::addresses::{self, ImportReport};
 use crate::db::lock::{self, Upkeep};
 use crate::db::stats::{self, SweepReport};
 use crate::domain::{Millis, SjcxAddress, now_millis};
-use crate::error::ApiError;
+use crate::error::Error;
 
-pub async fn sweep(db: &Database) -> Result<SweepReport, ApiError> {
+pub async fn sweep(db: &Database) -> Result<SweepReport, Error> {
     sweep_at(db, now_millis()).await
 }
 
-pub async fn sweep_at(db: &Database, now: Millis) -> Result<SweepReport, ApiError> {
-    db.run(move |conn| Ok::<_, ApiError>(stats::sweep(conn, now)?))
+pub async fn sweep_at(db: &Database, now: Millis) -> Result<SweepReport, Error> {
+    db.run(move |conn| Ok::<_, Error>(stats::sweep(conn, now)?))
         .await
 }
 
 /// Deletes contracts expired more than a minute ago and refreshes every farmer's uptime.
 /// Safe beside other replicas doing the same (each contract is taken and deleted once).
-pub async fn cleandb(db: &Database) -> Result<usize, ApiError> {
+pub async fn cleandb(db: &Database) -> Result<usize, Error> {
     let now = now_millis();
     db.run(move |conn| clean(conn, now)).await
 }
 
 /// [`cleandb`] unless another replica is running it right now (then `None`, at once): what
 /// the scheduled run of every replica calls, so one of them does the work at a time.
-pub async fn cleandb_exclusive(db: &Database) -> Result<Option<usize>, ApiError> {
+pub async fn cleandb_exclusive(db: &Database) -> Result<Option<usize>, Error> {
     let now = now_millis();
     db.run(move |conn| lock::exclusive(conn, Upkeep::Cleandb, |conn| clean(conn, now)))
         .await
 }
 
-fn clean(conn: &mut DbConnection, now: Millis) -> Result<usize, ApiError> {
+fn clean(conn: &mut DbConnection, now: Millis) -> Result<usize, Error> {
     let deleted = stats::delete_expired(conn, now)?;
     stats::refresh_uptime(conn, now)?;
     Ok(deleted)
@@ -47,7 +47,7 @@ pub enum WhitelistError {
     #[error("line {line}: {reason}")]
     Line { line: usize, reason: String },
     #[error(transparent)]
-    Db(#[from] ApiError),
+    Db(#[from] Error),
 }
 
 /// Parses the whitelist CSV: a header row, then `address,balance` rows (blank lines
@@ -86,7 +86,7 @@ pub async fn import_whitelist(
     let text = std::fs::read_to_string(path)
         .map_err(|err| WhitelistError::Read(path.display().to_string(), err))?;
     let entries = parse_whitelist(&text)?;
-    let report = crate::node::write_transaction(db, move |conn| {
+    let report = super::write(db, move |conn| {
         Ok(addresses::import(conn, &entries, keep_missing)?)
     })
     .await?;

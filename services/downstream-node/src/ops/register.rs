@@ -1,14 +1,15 @@
-//! `/new/<addr>` and `/heartbeat/<token>`.
+//! Registration (`/new`) and the token check (`/heartbeat`).
 
 use std::net::IpAddr;
 
 use serde::Serialize;
 use service_kit::bitcoin::verify_message_lenient;
 
-use super::{Node, ip_text};
+use super::ip_text;
+use crate::app::AppState;
 use crate::db::{addresses, tokens};
 use crate::domain::{FarmerToken, SjcxAddress, now_millis};
-use crate::error::ApiError;
+use crate::error::Error;
 use crate::heartbeat::{HEARTBEAT_TYPE, PublicHeartbeat};
 
 #[derive(Debug, Clone, Serialize)]
@@ -20,11 +21,11 @@ pub struct TokenResponse {
 }
 
 impl TokenResponse {
-    fn new(node: &Node, token: String) -> Self {
+    fn new(state: &AppState, token: String) -> Self {
         Self {
             token,
             kind: HEARTBEAT_TYPE,
-            heartbeat: PublicHeartbeat::new(node.settings.check_fraction),
+            heartbeat: PublicHeartbeat::new(state.settings.check_fraction),
         }
     }
 }
@@ -36,34 +37,36 @@ pub struct Signed {
     pub signature: String,
 }
 
+/// A new token for the farmer of `address`, calling from `ip`, after the signature, IP and
+/// whitelist rules.
 pub async fn create_token(
-    node: &Node,
+    state: &AppState,
     address: &str,
     ip: IpAddr,
     signed: Option<Signed>,
-) -> Result<TokenResponse, ApiError> {
-    let settings = node.settings.clone();
+) -> Result<TokenResponse, Error> {
+    let settings = state.settings.clone();
     let address_text = address.to_owned();
     let ip_string = ip_text(ip);
-    let location = node.location_json(ip);
+    let location = state.location_json(ip);
     let token = FarmerToken::generate();
     let created = token.as_hex();
-    super::write_transaction(&node.db, move |conn| {
+    super::write(&state.db, move |conn| {
         let address = SjcxAddress::parse(&address_text);
         let signed = signed.unwrap_or_default();
         if settings.require_signature {
-            let address = address.ok_or(ApiError::InvalidAddress)?;
+            let address = address.ok_or(Error::InvalidAddress)?;
             verify_message_lenient(address.bitcoin(), &signed.signature, &signed.message)
-                .map_err(|_| ApiError::SignatureInvalid)?;
+                .map_err(|_| Error::SignatureInvalid)?;
         }
         if tokens::count_by_ip(conn, &ip_string)? >= i64::from(settings.max_tokens_per_ip) {
-            return Err(ApiError::IpDisallowed(settings.max_tokens_per_ip));
+            return Err(Error::IpDisallowed(settings.max_tokens_per_ip));
         }
-        let address = address.ok_or(ApiError::InvalidAddress)?.to_string();
+        let address = address.ok_or(Error::InvalidAddress)?.to_string();
         let row = if settings.require_whitelist {
             addresses::find(conn, &address)?
                 .filter(|row| row.crowdsale_balance >= settings.min_balance)
-                .ok_or(ApiError::NotWhitelisted)?
+                .ok_or(Error::NotWhitelisted)?
         } else {
             addresses::find_or_create(conn, &address)?
         };
@@ -93,19 +96,22 @@ pub async fn create_token(
     })
     .await?;
     log::info!("new farmer {} for {address}", token.farmer_id().as_str());
-    Ok(TokenResponse::new(node, created))
+    Ok(TokenResponse::new(state, created))
 }
 
 /// `/heartbeat/<token>`: the same answer as `/new` for an existing token, else 404.
-pub async fn heartbeat(node: &Node, token: Option<FarmerToken>) -> Result<TokenResponse, ApiError> {
-    let token = token.ok_or(ApiError::TokenNotFound)?;
+pub async fn heartbeat(
+    state: &AppState,
+    token: Option<FarmerToken>,
+) -> Result<TokenResponse, Error> {
+    let token = token.ok_or(Error::TokenNotFound)?;
     let hex = token.as_hex();
-    let found = node
+    let found = state
         .db
-        .run(move |conn| Ok::<_, ApiError>(tokens::find(conn, &hex)?.is_some()))
+        .run(move |conn| Ok::<_, Error>(tokens::find(conn, &hex)?.is_some()))
         .await?;
     if !found {
-        return Err(ApiError::TokenNotFound);
+        return Err(Error::TokenNotFound);
     }
-    Ok(TokenResponse::new(node, token.as_hex()))
+    Ok(TokenResponse::new(state, token.as_hex()))
 }
