@@ -26,6 +26,7 @@ impl ChunkSource for [u8] {
     }
 
     fn window(&self, offset: u64, len: u64) -> Cow<'_, [u8]> {
+        // Saturating on purpose, as Python slicing: bounds past the end stop at the end.
         let start = usize::try_from(offset)
             .unwrap_or(usize::MAX)
             .min(<[u8]>::len(self));

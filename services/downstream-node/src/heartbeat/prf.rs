@@ -38,9 +38,9 @@ pub fn keyed_prf_bytes(seed: &[u8; 32], range_be: &[u8]) -> Option<Vec<u8>> {
     let first = range_be.iter().position(|&b| b != 0)?;
     let range = range_be.get(first..)?;
     let top = *range.first()?;
-    let top_bits = 8 - top.leading_zeros() as usize;
     let len = range.len();
-    let top_mask = u8::try_from((1u16 << top_bits) - 1).unwrap_or(u8::MAX);
+    // Every bit up to the top bit of R (`top` is not 0, so this keeps at least one).
+    let top_mask = u8::MAX >> top.leading_zeros();
 
     let digest = Sha256::digest(b"0");
     let mut input = vec![0u8; len];

@@ -68,7 +68,11 @@ impl ChunkSource for RandomFile {
     }
 
     fn window(&self, offset: u64, len: u64) -> Cow<'_, [u8]> {
+        // Saturating on purpose, as Python slicing: a window reaching past the end stops
+        // there, one starting past it is empty.
         let end = offset.saturating_add(len).min(self.size);
+        // Exact on 64-bit targets; elsewhere a window beyond the address space could not be
+        // held, and an empty one fails the proof instead of aborting the node.
         let len = usize::try_from(end.saturating_sub(offset)).unwrap_or(0);
         let mut buf = vec![0; len];
         self.stream.read_at(offset, &mut buf);

@@ -239,3 +239,46 @@ pub(crate) fn resolve_client(
     };
     Some(trusted.client_ip(peer, &lines("x-forwarded-for"), &lines("forwarded")))
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn batch_proofs_keep_each_file_hash_as_sent() {
+        let raw = br#"{"proofs": [{"file_hash": " 12 ", "proof": 1}, {"file_hash": 7.5}, {"proof": null}, 3]}"#;
+        let batch = FarmerProofs::batch(raw, 10).unwrap();
+        assert_eq!(
+            batch.file_hashes,
+            vec![json!(" 12 "), json!(7.5), Value::Null, Value::Null]
+        );
+        let ids: Vec<Option<i64>> = batch.proofs.iter().map(|item| item.contract).collect();
+        assert_eq!(ids, vec![Some(12), None, None, None]);
+        assert!(batch.proofs.iter().all(|item| item.proof.is_none()));
+        assert!(
+            FarmerProofs::batch(b"{not json", 10)
+                .unwrap()
+                .proofs
+                .is_empty()
+        );
+        assert!(matches!(
+            FarmerProofs::batch(br#"{"proofs": [1, 2]}"#, 1),
+            Err(Error::TooManyItems(1))
+        ));
+    }
+
+    #[test]
+    fn a_single_proof_is_a_batch_of_one() {
+        let single = FarmerProofs::single("12", br#"{"proof": null}"#).unwrap();
+        assert_eq!(single.file_hashes, vec![json!("12")]);
+        assert_eq!(single.proofs.len(), 1);
+        assert_eq!(single.proofs[0].contract, Some(12));
+        assert!(single.proofs[0].proof.is_none());
+        assert!(matches!(
+            FarmerProofs::single("12", b"{}"),
+            Err(Error::Contract("Proof corrupted."))
+        ));
+    }
+}

@@ -99,3 +99,34 @@ async fn legacy_single_answer(url: String) {
 }
 
 service_kit::backend_tests!(answer_legacy, legacy_single_answer);
+
+/// Proofs for several contracts of one token answered at the same time: each accepted proof
+/// counts once (the token row is locked before its counters are written back).
+async fn concurrent_answers_all_count(url: String) {
+    let app = spawn_app_with(url, |s| s.max_chunk_size = 1_000).await;
+    let token = app.register(&Identity::new(63)).await;
+    let (_, body) = app.get(&format!("/chunk/{token}/8000")).await;
+    let held: Vec<Held> = body["chunks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(Held::from_chunk)
+        .collect();
+    assert_eq!(held.len(), 8);
+    let app = &app;
+    let answers = held.iter().map(|contract| {
+        let path = format!("/answer/{token}/{}", contract.file_hash);
+        let body = json!({"proof": contract.prove()});
+        async move { app.post(&path, &body).await }
+    });
+    for answer in futures_util::future::join_all(answers).await {
+        assert_eq!(answer, (200, json!({"status": "ok"})));
+    }
+    let id = downstream_node::domain::FarmerToken::parse(&token)
+        .unwrap()
+        .farmer_id();
+    let (_, shown) = app.get(&format!("/status/show/{}", id.as_str())).await;
+    assert_eq!(shown["heartbeats"], 8);
+}
+
+service_kit::backend_tests!(answer_concurrent, concurrent_answers_all_count);
