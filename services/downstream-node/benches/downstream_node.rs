@@ -150,6 +150,15 @@ fn contract_generation() {
     );
 }
 
+async fn json_of(request: reqwest::RequestBuilder) -> Value {
+    request.send().await.unwrap().json().await.unwrap()
+}
+
+async fn get_bytes(client: &reqwest::Client, url: &str) -> actix_web::web::Bytes {
+    let response = client.get(url).send().await.unwrap();
+    response.bytes().await.unwrap()
+}
+
 /// The HTTP figures on `backend`'s fresh database; the p50 of `status/list` is returned for
 /// the ratio against SQLite.
 async fn http_benches(backend: Backend, database: TestDatabase, sqlite_p50: Option<f64>) -> f64 {
@@ -186,26 +195,12 @@ async fn http_benches(backend: Backend, database: TestDatabase, sqlite_p50: Opti
 
     let url = format!("{api}/status/list/by/d/uptime/25");
     for _ in 0..20 {
-        client
-            .get(&url)
-            .send()
-            .await
-            .unwrap()
-            .bytes()
-            .await
-            .unwrap();
+        get_bytes(&client, &url).await;
     }
     let mut samples: Vec<Duration> = Vec::with_capacity(500);
     for _ in 0..500 {
         let t = Instant::now();
-        let body = client
-            .get(&url)
-            .send()
-            .await
-            .unwrap()
-            .bytes()
-            .await
-            .unwrap();
+        let body = get_bytes(&client, &url).await;
         samples.push(t.elapsed());
         assert!(body.len() > 100);
     }
@@ -247,24 +242,9 @@ async fn http_benches(backend: Backend, database: TestDatabase, sqlite_p50: Opti
     let signed = json!({"message": "bench", "signature": sign_message(&secret, true, "bench")});
     let mut answer_times = Vec::new();
     for _ in 0..7 {
-        let new: Value = client
-            .post(format!("{api}/new/{address}"))
-            .json(&signed)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let new = json_of(client.post(format!("{api}/new/{address}")).json(&signed)).await;
         let token = new["token"].as_str().unwrap().to_owned();
-        let chunks: Value = client
-            .get(format!("{api}/chunk/{token}/409600"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let chunks = json_of(client.get(format!("{api}/chunk/{token}/409600"))).await;
         let proofs: Vec<Value> = chunks["chunks"]
             .as_array()
             .unwrap()

@@ -7,31 +7,25 @@ use service_kit::db::column::{self, Corrupt};
 use super::schema::contracts;
 use crate::domain::{Contract, Schedule};
 
+/// The columns of a contract its challenges and answers need.
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = contracts)]
-pub struct ContractRow {
-    pub id: i64,
-    pub token_id: i64,
-    pub seed: String,
-    pub size: i64,
-    pub chunksz: i64,
-    pub challenges: i32,
-    pub issued: i32,
-    pub chain_seed: Vec<u8>,
-    pub root: Vec<u8>,
-    pub tree_order: i32,
-    pub interval_secs: i64,
-    pub start_at: i64,
-    pub due_at: i64,
-    pub expiration: i64,
-    pub answered: bool,
-    pub counted_online: bool,
+struct ContractRow {
+    id: i64,
+    challenges: i32,
+    issued: i32,
+    chain_seed: Vec<u8>,
+    root: Vec<u8>,
+    tree_order: i32,
+    interval_secs: i64,
+    due_at: i64,
+    answered: bool,
 }
 
 impl ContractRow {
     /// The contract as the operations use it; a stored value outside its domain is a corrupt
     /// row, reported as an error.
-    pub fn into_contract(self) -> QueryResult<Contract> {
+    fn into_contract(self) -> QueryResult<Contract> {
         let interval = self
             .interval_secs
             .checked_mul(1000)

@@ -24,19 +24,7 @@ pub struct SweepReport {
 /// their bytes back to their address's allocation (`--max-size-per-address` counts only
 /// contracts still online). At most `10 * BATCH` contracts per call.
 pub fn expire_contracts(conn: &mut DbConnection, now: Millis) -> QueryResult<usize> {
-    let due: Vec<Due> = contracts::table
-        .inner_join(tokens::table)
-        .filter(contracts::counted_online.eq(true))
-        .filter(contracts::expiration.le(now))
-        .order(contracts::id)
-        .select((
-            contracts::id,
-            contracts::token_id,
-            tokens::address_id,
-            contracts::size,
-        ))
-        .limit(10 * BATCH as i64)
-        .load(conn)?;
+    let due = due_offline(conn, None, now, Some(10 * BATCH as i64))?;
     take_offline(conn, due, now)
 }
 
@@ -47,9 +35,19 @@ pub fn expire_contracts_of_address(
     address_id: i64,
     now: Millis,
 ) -> QueryResult<usize> {
-    let due: Vec<Due> = contracts::table
+    let due = due_offline(conn, Some(address_id), now, None)?;
+    take_offline(conn, due, now)
+}
+
+/// Contracts still counted online that expired by `now` (of one address, when given), by id.
+fn due_offline(
+    conn: &mut DbConnection,
+    address_id: Option<i64>,
+    now: Millis,
+    limit: Option<i64>,
+) -> QueryResult<Vec<Due>> {
+    let mut query = contracts::table
         .inner_join(tokens::table)
-        .filter(tokens::address_id.eq(address_id))
         .filter(contracts::counted_online.eq(true))
         .filter(contracts::expiration.le(now))
         .order(contracts::id)
@@ -59,8 +57,14 @@ pub fn expire_contracts_of_address(
             tokens::address_id,
             contracts::size,
         ))
-        .load(conn)?;
-    take_offline(conn, due, now)
+        .into_boxed();
+    if let Some(address_id) = address_id {
+        query = query.filter(tokens::address_id.eq(address_id));
+    }
+    if let Some(limit) = limit {
+        query = query.limit(limit);
+    }
+    query.load(conn)
 }
 
 /// `(contract id, token id, address id, size)` of a contract due to go offline.

@@ -102,16 +102,10 @@ impl FromRequest for FarmerProofs {
     type Future = LocalBoxFuture<'static, Result<Self, Error>>;
 
     fn from_request(req: &HttpRequest, payload: &mut dev::Payload) -> Self::Future {
-        let state = state(req);
         let file_hash = req.match_info().get("file_hash").map(str::to_owned);
-        let payload = payload.take();
-        Box::pin(async move {
-            let state = state?;
-            let raw = body::read(payload, state.settings.server.body_limit).await?;
-            match file_hash {
-                Some(file_hash) => Self::single(&file_hash, &raw),
-                None => Self::batch(&raw, state.settings.max_batch),
-            }
+        from_body(req, payload, move |state, raw| match file_hash {
+            Some(file_hash) => Self::single(&file_hash, raw),
+            None => Self::batch(raw, state.settings.max_batch),
         })
     }
 }
@@ -129,12 +123,8 @@ impl FromRequest for ChallengeHashes {
     type Future = LocalBoxFuture<'static, Result<Self, Error>>;
 
     fn from_request(req: &HttpRequest, payload: &mut dev::Payload) -> Self::Future {
-        let state = state(req);
-        let payload = payload.take();
-        Box::pin(async move {
-            let state = state?;
-            let raw = body::read(payload, state.settings.server.body_limit).await?;
-            let file_hashes = array_field(&raw, "hashes", state.settings.max_batch)?;
+        from_body(req, payload, |state, raw| {
+            let file_hashes = array_field(raw, "hashes", state.settings.max_batch)?;
             Ok(Self {
                 ids: file_hashes.iter().map(contract_id).collect(),
                 file_hashes,
@@ -152,13 +142,9 @@ impl FromRequest for Claim {
     type Future = LocalBoxFuture<'static, Result<Self, Error>>;
 
     fn from_request(req: &HttpRequest, payload: &mut dev::Payload) -> Self::Future {
-        let state = state(req);
-        let payload = payload.take();
-        Box::pin(async move {
-            let state = state?;
+        from_body(req, payload, |state, raw| {
             let settings = &state.settings;
-            let raw = body::read(payload, settings.server.body_limit).await?;
-            let signed = signed(&raw, settings.max_message_size);
+            let signed = signed(raw, settings.max_message_size);
             Ok(Claim(if settings.require_signature {
                 Some(signed?)
             } else {
@@ -166,6 +152,21 @@ impl FromRequest for Claim {
             }))
         })
     }
+}
+
+/// The body read (see [`body::read`]) and handed to `parse`.
+fn from_body<T: 'static>(
+    req: &HttpRequest,
+    payload: &mut dev::Payload,
+    parse: impl FnOnce(&AppState, &[u8]) -> Result<T, Error> + 'static,
+) -> LocalBoxFuture<'static, Result<T, Error>> {
+    let state = state(req);
+    let payload = payload.take();
+    Box::pin(async move {
+        let state = state?;
+        let raw = body::read(payload, state.settings.server.body_limit).await?;
+        parse(&state, &raw)
+    })
 }
 
 fn signed(raw: &[u8], max_message: usize) -> Result<Signed, Error> {

@@ -140,12 +140,7 @@ async fn several_chunks_within_the_caps(url: String) {
     let farmer = Identity::new(12);
     let token = app.register(&farmer).await;
     let (_, body) = app.get(&format!("/chunk/{token}/100000")).await;
-    let sizes: Vec<u64> = body["chunks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["size"].as_u64().unwrap())
-        .collect();
+    let sizes = chunk_sizes(&body);
     assert_eq!(sizes, vec![40_000, 40_000, 20_000]);
     // Each contract proves on its own.
     let items: Vec<_> = body["chunks"]
@@ -168,12 +163,7 @@ async fn several_chunks_within_the_caps(url: String) {
     // Only 50,000 bytes of the address's cap remain, for every token of the address.
     let second = app.register(&farmer).await;
     let (_, body) = app.get(&format!("/chunk/{second}/100000")).await;
-    let sizes: Vec<u64> = body["chunks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["size"].as_u64().unwrap())
-        .collect();
+    let sizes = chunk_sizes(&body);
     assert_eq!(sizes, vec![40_000, 10_000]);
     let (_, body) = app.get(&format!("/chunk/{token}/100000")).await;
     assert_eq!(body, json!({"chunks": []}));

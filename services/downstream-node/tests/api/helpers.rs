@@ -208,6 +208,16 @@ pub async fn decode(response: reqwest::Response) -> (u16, Value) {
     (status, body)
 }
 
+/// The sizes of the contracts a `/chunk` answer hands out.
+pub fn chunk_sizes(body: &Value) -> Vec<u64> {
+    body["chunks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["size"].as_u64().unwrap())
+        .collect()
+}
+
 /// What the farmer keeps of one contract.
 pub struct Held {
     pub file_hash: Value,

@@ -44,12 +44,7 @@ async fn allocations(app: &TestApp) -> Vec<i64> {
 async fn sizes(app: &TestApp, token: &str, size: u64) -> Vec<u64> {
     let (status, body) = app.get(&format!("/chunk/{token}/{size}")).await;
     assert_eq!(status, 200, "{body}");
-    body["chunks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["size"].as_u64().unwrap())
-        .collect()
+    chunk_sizes(&body)
 }
 
 async fn expired_contracts_free_the_cap(url: String) {
