@@ -6,7 +6,6 @@ use diesel::sql_types::{BigInt, Text};
 use service_kit::db::DbConnection;
 use service_kit::db::column::{read, write};
 
-use super::is_unique_violation;
 use super::schema::{random_token_groups as random, redemption_groups, unblinded_tokens};
 use crate::domain::time::Micros;
 use crate::domain::voucher::Voucher;
@@ -39,28 +38,22 @@ struct NewRandom<'a> {
     tokens: &'a str,
 }
 
-/// Stores a group's random tokens unless some are stored already; returns what is stored.
+/// Stores a group's random tokens.
 pub fn store_random_tokens(
     conn: &mut DbConnection,
     voucher: &Voucher,
     group: u32,
     tokens: &str,
-) -> QueryResult<String> {
+) -> QueryResult<()> {
     let row = NewRandom {
         voucher: voucher.as_str(),
         counter: counter(group)?,
         tokens,
     };
-    match diesel::insert_into(random::table)
+    diesel::insert_into(random::table)
         .values(&row)
-        .execute(conn)
-    {
-        Ok(_) => Ok(tokens.to_owned()),
-        Err(err) if is_unique_violation(&err) => {
-            random_tokens(conn, voucher, group)?.ok_or(diesel::result::Error::NotFound)
-        }
-        Err(err) => Err(err),
-    }
+        .execute(conn)?;
+    Ok(())
 }
 
 /// What one redeemed group adds.
@@ -119,12 +112,24 @@ pub fn store_group(conn: &mut DbConnection, group: &RedeemedGroup<'_>) -> QueryR
             })
             .collect();
         // Multi-row INSERT is not available through the MultiConnection: one arm per backend.
+        // On SQLite diesel would insert row by row in a transaction of its own, which cannot
+        // open inside the writer's; so row by row here, in the writer's transaction.
         let insert = diesel::insert_into(unblinded_tokens::table).values(&rows);
         match conn {
-            DbConnection::Sqlite(c) => insert.execute(c)?,
-            DbConnection::Postgresql(c) => insert.execute(c)?,
-            DbConnection::Mysql(c) => insert.execute(c)?,
-        };
+            DbConnection::Sqlite(c) => {
+                for row in &rows {
+                    diesel::insert_into(unblinded_tokens::table)
+                        .values(row)
+                        .execute(c)?;
+                }
+            }
+            DbConnection::Postgresql(c) => {
+                insert.execute(c)?;
+            }
+            DbConnection::Mysql(c) => {
+                insert.execute(c)?;
+            }
+        }
     }
     diesel::delete(random::table.find((voucher, counter))).execute(conn)?;
     Ok(())

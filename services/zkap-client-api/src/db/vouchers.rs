@@ -4,8 +4,8 @@ use diesel::prelude::*;
 use service_kit::db::DbConnection;
 use service_kit::db::column::{read, write};
 
+use super::corrupt;
 use super::schema::vouchers;
-use super::{corrupt, is_unique_violation};
 use crate::domain::time::Micros;
 use crate::domain::voucher::{After, Voucher, VoucherState, VoucherStatus};
 
@@ -85,14 +85,14 @@ struct NewRow<'a> {
 }
 
 /// Adds a voucher at counter 0, `redeeming` if its redemption starts at once, otherwise
-/// `pending`. Returns false if it was already there.
+/// `pending`.
 pub fn insert(
     conn: &mut DbConnection,
     voucher: &Voucher,
     expected_tokens: u64,
     starts_now: bool,
     now: Micros,
-) -> QueryResult<bool> {
+) -> QueryResult<()> {
     let row = NewRow {
         number: voucher.as_str(),
         expected_tokens: write("vouchers.expected_tokens", expected_tokens)?,
@@ -104,14 +104,10 @@ pub fn insert(
         sequestered_count: 0,
         attempts: 0,
     };
-    match diesel::insert_into(vouchers::table)
+    diesel::insert_into(vouchers::table)
         .values(&row)
-        .execute(conn)
-    {
-        Ok(_) => Ok(true),
-        Err(err) if is_unique_violation(&err) => Ok(false),
-        Err(err) => Err(err),
-    }
+        .execute(conn)?;
+    Ok(())
 }
 
 pub fn get(conn: &mut DbConnection, voucher: &Voucher) -> QueryResult<Option<VoucherStatus>> {

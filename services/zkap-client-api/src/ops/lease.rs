@@ -5,7 +5,7 @@ use crate::db::{lease, tokens};
 use crate::domain::lease::Spending;
 use crate::domain::time;
 use crate::error::Error;
-use crate::ops::Queries as _;
+use crate::ops::{self, Queries as _};
 
 /// Spendable tokens and the latest finished run.
 pub async fn status(state: &AppState) -> Result<(u64, Option<Spending>), Error> {
@@ -21,9 +21,6 @@ pub async fn record(state: &AppState, count: u64) -> Result<Spending, Error> {
         when: time::now(),
         count,
     };
-    state
-        .db
-        .query(move |conn| lease::record(conn, spending))
-        .await?;
+    ops::write(&state.db, move |conn| Ok(lease::record(conn, spending)?)).await?;
     Ok(spending)
 }

@@ -1,16 +1,15 @@
 //! Passes: spendable tokens turned into passes for one message, at most once per
 //! `Idempotency-Key` (see [`crate::domain::idempotency`]).
 
-use std::sync::Arc;
-
 use service_kit::db::{Database, DbConnection};
 
 use crate::app::AppState;
-use crate::db::{is_unique_violation, pass_requests, tokens};
+use crate::db::{pass_requests, tokens};
 use crate::domain::idempotency::{IdempotencyKey, RETENTION_MICROS, request_hash};
 use crate::domain::pass::{PassRequest, make_pass};
 use crate::domain::time;
 use crate::error::Error;
+use crate::ops;
 
 /// Passes handed out, and whether they are a replay of an earlier answer under the same key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,10 +30,7 @@ pub async fn spend(
     let count = request.count;
     let spent = match key {
         None => Spent {
-            passes: state
-                .db
-                .transaction(move |conn| take(conn, &request))
-                .await?,
+            passes: ops::write(&state.db, move |conn| take(conn, &request)).await?,
             replayed: false,
         },
         Some(key) => spend_once(&state.db, key, request).await?,
@@ -61,58 +57,45 @@ fn take(conn: &mut DbConnection, request: &PassRequest) -> Result<Vec<String>, E
 }
 
 /// The passes first handed out under `key`, or new ones stored under it. Two requests racing
-/// with one key: the loser's transaction fails on the key's primary key and rolls back (its
-/// tokens stay spendable), and it answers the winner's passes.
+/// with one key: on SQLite the writer runs them one after the other and the second finds the
+/// first's passes; elsewhere the loser's transaction fails on the key's primary key and rolls
+/// back (its tokens stay spendable), and its second run answers the winner's passes.
 async fn spend_once(
     db: &Database,
     key: IdempotencyKey,
     request: PassRequest,
 ) -> Result<Spent, Error> {
     let hash = request_hash(&request.message, request.count);
-    let request = Arc::new(request);
-    let mut attempts = 0;
-    loop {
-        let (key, hash, request) = (key.clone(), hash.clone(), request.clone());
-        let outcome = db
-            .transaction(move |conn| {
-                let now = time::now();
-                let oldest = now - RETENTION_MICROS;
-                // A write first: on SQLite it takes the write lock before anything is read.
-                pass_requests::prune(conn, oldest)?;
-                if let Some(done) = pass_requests::find(conn, key.as_str(), oldest)? {
-                    if done.request_hash != hash {
-                        return Err(Error::IdempotencyKeyReused);
-                    }
-                    let passes = serde_json::from_str(&done.passes)
-                        .map_err(|e| Error::Internal(format!("stored passes: {e}")))?;
-                    return Ok(Spent {
-                        passes,
-                        replayed: true,
-                    });
-                }
-                let passes = take(conn, &request)?;
-                let stored =
-                    serde_json::to_string(&passes).map_err(|e| Error::Internal(e.to_string()))?;
-                pass_requests::insert(
-                    conn,
-                    &pass_requests::PassRequest {
-                        idempotency_key: key.as_str().to_owned(),
-                        request_hash: hash,
-                        passes: stored,
-                        created: now,
-                    },
-                )?;
-                Ok(Spent {
-                    passes,
-                    replayed: false,
-                })
-            })
-            .await;
-        match outcome {
-            Err(Error::Query(err)) if is_unique_violation(&err) && attempts == 0 => {
-                attempts += 1;
+    ops::write(db, move |conn| {
+        let now = time::now();
+        let oldest = now - RETENTION_MICROS;
+        pass_requests::prune(conn, oldest)?;
+        if let Some(done) = pass_requests::find(conn, key.as_str(), oldest)? {
+            if done.request_hash != hash {
+                return Err(Error::IdempotencyKeyReused);
             }
-            other => return other,
+            let passes = serde_json::from_str(&done.passes)
+                .map_err(|e| Error::Internal(format!("stored passes: {e}")))?;
+            return Ok(Spent {
+                passes,
+                replayed: true,
+            });
         }
-    }
+        let passes = take(conn, &request)?;
+        let stored = serde_json::to_string(&passes).map_err(|e| Error::Internal(e.to_string()))?;
+        pass_requests::insert(
+            conn,
+            &pass_requests::PassRequest {
+                idempotency_key: key.as_str().to_owned(),
+                request_hash: hash.clone(),
+                passes: stored,
+                created: now,
+            },
+        )?;
+        Ok(Spent {
+            passes,
+            replayed: false,
+        })
+    })
+    .await
 }

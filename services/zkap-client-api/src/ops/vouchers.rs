@@ -5,7 +5,7 @@ use crate::db::vouchers;
 use crate::domain::time;
 use crate::domain::voucher::{After, Page, Voucher, VoucherState, VoucherStatus};
 use crate::error::Error;
-use crate::ops::Queries as _;
+use crate::ops::{self, Queries as _};
 
 /// Adds the voucher and starts redeeming it. Idempotent: a voucher already redeeming, redeemed
 /// or double-spent is left alone; an unpaid or failed one is retried now.
@@ -13,28 +13,22 @@ pub async fn redeem(state: &AppState, voucher: Voucher) -> Result<(), Error> {
     let expected = state.default_token_count;
     let permit = state.redeemer.try_reserve();
     let starts_now = permit.is_some();
-    let (status, new) = state
-        .db
-        .query({
-            let voucher = voucher.clone();
-            move |conn| {
-                let (status, new) = match vouchers::get(conn, &voucher)? {
-                    Some(existing) => (existing, false),
-                    None => {
-                        let new =
-                            vouchers::insert(conn, &voucher, expected, starts_now, time::now())?;
-                        let status = vouchers::get(conn, &voucher)?
-                            .ok_or(diesel::result::Error::NotFound)?;
-                        (status, new)
-                    }
-                };
-                if is_retried(&status.state) {
-                    vouchers::retry_now(conn, &voucher, time::now())?;
-                }
-                Ok((status, new))
+    let added = voucher.clone();
+    let (status, new) = ops::write(&state.db, move |conn| {
+        let (status, new) = match vouchers::get(conn, &added)? {
+            Some(existing) => (existing, false),
+            None => {
+                vouchers::insert(conn, &added, expected, starts_now, time::now())?;
+                let status = vouchers::get(conn, &added)?.ok_or(diesel::result::Error::NotFound)?;
+                (status, true)
             }
-        })
-        .await?;
+        };
+        if is_retried(&status.state) {
+            vouchers::retry_now(conn, &added, time::now())?;
+        }
+        Ok((status, new))
+    })
+    .await?;
     match status.state {
         VoucherState::Unpaid { .. } | VoucherState::Error { .. } => state.redeemer.start(voucher),
         VoucherState::Pending { .. } | VoucherState::Redeeming { .. } => {

@@ -12,7 +12,7 @@ use crate::domain::time::{self, Micros};
 use crate::domain::tokens::{RandomTokens, encode_blinded};
 use crate::domain::voucher::{Voucher, VoucherState};
 use crate::error::Error;
-use crate::ops::Queries as _;
+use crate::ops::{self, Queries as _};
 
 /// Longest `details` kept for an error state: issuer bodies can be large.
 const MAX_DETAILS: usize = 500;
@@ -87,12 +87,16 @@ impl Inner {
             return Ok(Next::Done);
         }
         let count = |counter| token_count_for_group(groups, status.expected_tokens, counter);
-        self.db
-            .query({
-                let voucher = voucher.clone();
-                move |conn| vouchers::mark_redeeming(conn, &voucher, counter, time::now())
-            })
-            .await?;
+        let marked = voucher.clone();
+        ops::write(&self.db, move |conn| {
+            Ok(vouchers::mark_redeeming(
+                conn,
+                &marked,
+                counter,
+                time::now(),
+            )?)
+        })
+        .await?;
         let mut prepared = self.prepare(voucher, counter, count(counter)).await?;
         // The previous group's answer, signed but not yet verified and stored.
         let mut signed: Option<Signed> = None;
@@ -242,39 +246,37 @@ impl Inner {
         let tokens_in_group = unblinded.len() as u64;
         let groups = self.config.groups;
         let voucher_owned = voucher.clone();
-        let stored = self
-            .db
-            .transaction(move |conn| {
-                let n = tokens_in_group;
-                let counts = if spendable { (n, 0) } else { (0, n) };
-                let finished = time::now();
-                if !vouchers::complete_group(
-                    conn,
-                    &voucher_owned,
-                    vouchers::Completed {
-                        counter,
-                        groups,
-                        tokens: counts,
-                        continuing,
-                    },
+        let stored = ops::write(&self.db, move |conn| {
+            let n = tokens_in_group;
+            let counts = if spendable { (n, 0) } else { (0, n) };
+            let finished = time::now();
+            if !vouchers::complete_group(
+                conn,
+                &voucher_owned,
+                vouchers::Completed {
+                    counter,
+                    groups,
+                    tokens: counts,
+                    continuing,
+                },
+                finished,
+            )? {
+                return Ok(false);
+            }
+            tokens::store_group(
+                conn,
+                &RedeemedGroup {
+                    voucher: &voucher_owned,
+                    counter,
+                    public_key: &public_key,
+                    spendable,
+                    unblinded: &unblinded,
                     finished,
-                )? {
-                    return Ok(false);
-                }
-                tokens::store_group(
-                    conn,
-                    &RedeemedGroup {
-                        voucher: &voucher_owned,
-                        counter,
-                        public_key: &public_key,
-                        spendable,
-                        unblinded: &unblinded,
-                        finished,
-                    },
-                )?;
-                Ok::<_, Error>(true)
-            })
-            .await?;
+                },
+            )?;
+            Ok(true)
+        })
+        .await?;
         if stored {
             self.metrics.groups_redeemed.inc();
             self.metrics.tokens_redeemed.add(tokens_in_group);
@@ -309,14 +311,15 @@ impl Inner {
             (fresh, text)
         })
         .await?;
-        let stored = self
-            .db
-            .query({
-                let voucher = voucher.clone();
-                let text = text.clone();
-                move |conn| tokens::store_random_tokens(conn, &voucher, counter, &text)
-            })
-            .await?;
+        let (owner, generated) = (voucher.clone(), text.clone());
+        let stored = ops::write(&self.db, move |conn| {
+            if let Some(stored) = tokens::random_tokens(conn, &owner, counter)? {
+                return Ok(stored);
+            }
+            tokens::store_random_tokens(conn, &owner, counter, &generated)?;
+            Ok(generated.clone())
+        })
+        .await?;
         // Another redemption of the same voucher may have stored its tokens first.
         if stored == text {
             Ok(fresh)
@@ -332,29 +335,27 @@ impl Inner {
         log::info!("redemption of {voucher} stopped: {setback:?}");
         let config = self.config.clone();
         let voucher = voucher.clone();
-        let next = self
-            .db
-            .run(move |conn| {
-                let now = time::now();
-                let attempts = vouchers::attempts(conn, &voucher)?.saturating_add(1);
-                let delay = || now.saturating_add(micros(config.retry_delay(attempts)));
-                let (state, details, next_retry) = match &setback {
-                    Setback::Unpaid => ("unpaid", None, Some(delay())),
-                    Setback::DoubleSpend => ("double-spend", None, None),
-                    Setback::Error(details) => ("error", Some(details.as_str()), Some(delay())),
-                };
-                let row = SetbackRow {
-                    state,
-                    finished: Some(now),
-                    details,
-                    attempts: write("vouchers.attempts", attempts)
-                        .map_err(diesel::result::Error::from)?,
-                    next_retry,
-                };
-                vouchers::record_setback(conn, &voucher, &row)?;
-                Ok::<_, Error>(next_retry)
-            })
-            .await?;
+        let next = ops::write(&self.db, move |conn| {
+            let now = time::now();
+            let attempts = vouchers::attempts(conn, &voucher)?.saturating_add(1);
+            let delay = || now.saturating_add(micros(config.retry_delay(attempts)));
+            let (state, details, next_retry) = match &setback {
+                Setback::Unpaid => ("unpaid", None, Some(delay())),
+                Setback::DoubleSpend => ("double-spend", None, None),
+                Setback::Error(details) => ("error", Some(details.as_str()), Some(delay())),
+            };
+            let row = SetbackRow {
+                state,
+                finished: Some(now),
+                details,
+                attempts: write("vouchers.attempts", attempts)
+                    .map_err(diesel::result::Error::from)?,
+                next_retry,
+            };
+            vouchers::record_setback(conn, &voucher, &row)?;
+            Ok(next_retry)
+        })
+        .await?;
         Ok(next.map_or(Next::Done, Next::RetryAt))
     }
 }
