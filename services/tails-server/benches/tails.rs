@@ -335,12 +335,23 @@ async fn spawn_server(storage: &Path, ledger_url: &str) -> Server {
     let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
     let url = loop {
         let line = lines.next_line().await.unwrap().expect("server exited");
-        if let Some(at) = line.find("listening on ") {
-            break line[at + "listening on ".len()..].trim().to_owned();
+        if let Some(url) = listening_url(&line) {
+            break url;
         }
     };
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
     Server { child, url }
+}
+
+/// The base URL in the start-up line: "listening on port N" (or, from builds before
+/// service-kit's start-up, "listening on http://ADDR").
+fn listening_url(line: &str) -> Option<String> {
+    let at = line.find("listening on ")?;
+    let rest = line[at + "listening on ".len()..].trim();
+    Some(match rest.strip_prefix("port ") {
+        Some(port) => format!("http://127.0.0.1:{port}"),
+        None => rest.to_owned(),
+    })
 }
 
 fn tails_file(max_cred_num: u64) -> Vec<u8> {

@@ -1,5 +1,6 @@
-//! The one error enum of the service. Bodies are plain text and, where the original had one,
-//! byte for byte its message (including the `mutlipart` typo that clients compare).
+//! The one error enum of the service, in the terms of an upload, a download and the ledger;
+//! the only place that maps them to HTTP. Bodies are plain text and, where the original had
+//! one, byte for byte its message (including the `mutlipart` typo that clients compare).
 
 use actix_web::http::StatusCode;
 use service_kit::error::{PlainText, ServiceError};
@@ -7,7 +8,7 @@ use service_kit::error::{PlainText, ServiceError};
 use crate::domain::{FormatError, RevRegIdError, TailsHashError};
 
 #[derive(Debug, thiserror::Error)]
-pub enum TailsError {
+pub enum Error {
     #[error("Expected mutlipart content type")]
     NotMultipart,
     #[error("Malformed multipart body: {0}")]
@@ -49,21 +50,21 @@ pub enum TailsError {
     #[error("Ledger {0} gave an unexpected answer.")]
     LedgerBadAnswer(String),
     #[error("storage failure")]
-    Io(#[source] std::io::Error),
+    Storage(#[source] std::io::Error),
 }
 
-impl From<std::io::Error> for TailsError {
+impl From<std::io::Error> for Error {
     fn from(err: std::io::Error) -> Self {
         if crate::storage::is_full(&err) {
             log::warn!("storage full: {err}");
             Self::StorageFull
         } else {
-            Self::Io(err)
+            Self::Storage(err)
         }
     }
 }
 
-impl ServiceError for TailsError {
+impl ServiceError for Error {
     type Format = PlainText;
 
     fn status(&self) -> StatusCode {
@@ -88,12 +89,12 @@ impl ServiceError for TailsError {
             Self::LedgerUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::LedgerTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
             Self::LedgerBadAnswer(_) => StatusCode::BAD_GATEWAY,
-            Self::Io(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Storage(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 }
 
-service_kit::impl_response_error!(TailsError);
+service_kit::impl_response_error!(Error);
 
 #[cfg(test)]
 mod tests {
@@ -102,13 +103,10 @@ mod tests {
     #[test]
     fn full_disk_is_507_not_500() {
         let full = std::io::Error::from(std::io::ErrorKind::StorageFull);
-        assert_eq!(
-            TailsError::from(full).status(),
-            StatusCode::INSUFFICIENT_STORAGE
-        );
+        assert_eq!(Error::from(full).status(), StatusCode::INSUFFICIENT_STORAGE);
         let other = std::io::Error::other("boom");
         assert_eq!(
-            TailsError::from(other).status(),
+            Error::from(other).status(),
             StatusCode::INTERNAL_SERVER_ERROR
         );
     }

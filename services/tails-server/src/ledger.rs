@@ -4,12 +4,13 @@
 
 use std::time::Duration;
 
+use anyhow::{Context as _, anyhow};
 use ledger_client::indy::{IndyVdrProxy, RevRegDef};
 use ledger_client::{LedgerError, Timeouts};
 use tokio::sync::OnceCell;
 
 use crate::domain::{Genesis, RevRegId};
-use crate::error::TailsError;
+use crate::error::Error;
 use crate::settings::Settings;
 
 pub struct Ledgers {
@@ -23,71 +24,34 @@ pub struct Ledger {
     genesis: OnceCell<Genesis>,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum LedgerSetupError {
-    #[error("ledger {name}: {source}")]
-    Client {
-        name: String,
-        #[source]
-        source: LedgerError,
-    },
-    #[error("ledger {name}: cannot read genesis file {path}: {source}")]
-    GenesisFile {
-        name: String,
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("ledger {name}: genesis file {path} is not valid: {reason}")]
-    GenesisInvalid {
-        name: String,
-        path: String,
-        reason: String,
-    },
-}
-
 impl Ledgers {
     /// Reads the genesis files now, so a bad one stops start-up rather than an upload.
-    pub fn from_settings(settings: &Settings) -> Result<Self, LedgerSetupError> {
+    pub fn from_settings(settings: &Settings) -> anyhow::Result<Self> {
         let client = ledger_client::http_client(Timeouts {
             connect: Duration::from_millis(settings.ledger_connect_timeout_ms),
             request: Duration::from_millis(settings.ledger_timeout_ms),
         })
-        .map_err(|source| LedgerSetupError::Client {
-            name: "all".to_owned(),
-            source,
-        })?;
+        .context("ledgers: building the HTTP client")?;
         let mut ledgers = Vec::new();
         for config in settings.all_ledgers() {
-            let proxy = IndyVdrProxy::new(client.clone(), &config.indy_vdr_proxy_url).map_err(
-                |source| LedgerSetupError::Client {
-                    name: config.name.clone(),
-                    source,
-                },
-            )?;
+            let name = &config.name;
+            let proxy = IndyVdrProxy::new(client.clone(), &config.indy_vdr_proxy_url)
+                .with_context(|| format!("ledger {name}"))?;
             let genesis = OnceCell::new();
             if let Some(path) = &config.genesis_file {
-                let shown = path.display().to_string();
-                let text = std::fs::read_to_string(path).map_err(|source| {
-                    LedgerSetupError::GenesisFile {
-                        name: config.name.clone(),
-                        path: shown.clone(),
-                        source,
-                    }
+                let shown = path.display();
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("ledger {name}: cannot read genesis file {shown}"))?;
+                let parsed = Genesis::parse(&text).map_err(|reason| {
+                    anyhow!("ledger {name}: genesis file {shown} is not valid: {reason}")
                 })?;
-                let parsed =
-                    Genesis::parse(&text).map_err(|e| LedgerSetupError::GenesisInvalid {
-                        name: config.name.clone(),
-                        path: shown,
-                        reason: e.to_string(),
-                    })?;
                 let _ = genesis.set(parsed);
             }
             ledgers.push(Ledger {
-                name: config.name,
                 proxy,
                 configured_genesis: config.genesis_file.is_some(),
                 genesis,
+                name: config.name,
             });
         }
         Ok(Self { ledgers })
@@ -98,10 +62,10 @@ impl Ledgers {
     }
 
     /// The ledger the uploaded genesis text belongs to.
-    pub async fn select(&self, genesis_text: &str) -> Result<&Ledger, TailsError> {
+    pub async fn select(&self, genesis_text: &str) -> Result<&Ledger, Error> {
         let genesis = Genesis::parse(genesis_text).map_err(|reason| {
             log::info!("upload rejected: genesis not valid ({reason})");
-            TailsError::GenesisInvalid
+            Error::GenesisInvalid
         })?;
         if let [only] = self.ledgers.as_slice()
             && !only.configured_genesis
@@ -121,7 +85,7 @@ impl Ledgers {
             Some(err) => Err(err),
             None => {
                 log::info!("upload rejected: genesis matches no configured ledger");
-                Err(TailsError::GenesisInvalid)
+                Err(Error::GenesisInvalid)
             }
         }
     }
@@ -154,7 +118,7 @@ impl Ledger {
         &self.name
     }
 
-    async fn genesis(&self) -> Result<&Genesis, TailsError> {
+    async fn genesis(&self) -> Result<&Genesis, Error> {
         self.genesis
             .get_or_try_init(|| async {
                 let text = self
@@ -164,39 +128,37 @@ impl Ledger {
                     .map_err(|err| self.failure("fetching its genesis", err))?;
                 Genesis::parse(&text).map_err(|err| {
                     log::warn!("ledger {}: its genesis is not valid: {err}", self.name);
-                    TailsError::LedgerBadAnswer(self.name.clone())
+                    Error::LedgerBadAnswer(self.name.clone())
                 })
             })
             .await
     }
 
     /// The registry definition; `NotFound` when the ledger has none.
-    pub async fn rev_reg_def(&self, id: &RevRegId) -> Result<RevRegDef, TailsError> {
+    pub async fn rev_reg_def(&self, id: &RevRegId) -> Result<RevRegDef, Error> {
         self.proxy
             .rev_reg_def(id.as_str())
             .await
             .map_err(|err| match err {
                 // indy-vdr-proxy answers 400 for ids its request builder rejects.
                 LedgerError::Refused(reason) if reason.starts_with("400") => {
-                    TailsError::RevRegId(crate::domain::RevRegIdError(id.to_string()))
+                    Error::RevRegId(crate::domain::RevRegIdError(id.to_string()))
                 }
                 other => self.failure(&format!("reading {id}"), other),
             })
     }
 
     /// The client learns which ledger failed and how; the cause (URLs, bodies) goes to the log.
-    fn failure(&self, doing: &str, err: LedgerError) -> TailsError {
+    fn failure(&self, doing: &str, err: LedgerError) -> Error {
         if !matches!(err, LedgerError::NotFound) {
             log::warn!("ledger {}: {doing}: {err}", self.name);
         }
         let name = self.name.clone();
         match err {
-            LedgerError::NotFound => TailsError::NotFound,
-            LedgerError::TimedOut => TailsError::LedgerTimeout(name),
-            LedgerError::Unreachable(_) | LedgerError::Refused(_) => {
-                TailsError::LedgerUnavailable(name)
-            }
-            LedgerError::Protocol(_) => TailsError::LedgerBadAnswer(name),
+            LedgerError::NotFound => Error::NotFound,
+            LedgerError::TimedOut => Error::LedgerTimeout(name),
+            LedgerError::Unreachable(_) | LedgerError::Refused(_) => Error::LedgerUnavailable(name),
+            LedgerError::Protocol(_) => Error::LedgerBadAnswer(name),
         }
     }
 }

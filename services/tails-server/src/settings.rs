@@ -1,34 +1,35 @@
 //! Settings: built-in defaults < TOML file (`--config`) < `TAILS_SERVER__*` environment
-//! variables < command-line flags (the original's names).
+//! variables < command-line flags (the original's names). The server and log settings are
+//! service-kit's, flattened, so their keys stay flat (`port`, `log_level`).
 
 use std::path::PathBuf;
 
-use clap::Parser;
+use anyhow::bail;
 use serde::{Deserialize, Serialize};
-use service_kit::server::LogFormat;
-use service_kit::settings::{Sources, load};
+use service_kit::settings::{LogFlags, LogSettings, ServerFlags, ServerSettings};
 
 use crate::domain::expected_size;
 
-pub const DEFAULT_HOST: &str = "127.0.0.1";
 pub const DEFAULT_PORT: u16 = 6543;
 pub const DEFAULT_STORAGE_PATH: &str = "data/tails";
 /// ACA-Py's largest registry (maxCredNum 32768): 2 + 128·65,537 bytes.
 pub const DEFAULT_MAX_TAILS_SIZE: u64 = 8_388_738;
 pub const DEFAULT_MAX_GENESIS_SIZE: u64 = 1024 * 1024;
+/// Uploads stream through their own limits; this caps only bodies read whole (none of the
+/// routes reads one).
+const BUFFERED_BODY_LIMIT: usize = 64 * 1024;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
 pub struct Settings {
-    pub host: String,
-    pub port: u16,
+    #[serde(flatten)]
+    pub server: ServerSettings,
+    /// `log_level` is the env_logger filter (`warn`, `info,tails_server=debug`); loading
+    /// accepts the original's Python names too (`WARNING`, `CRITICAL`, ...) and stores the
+    /// filter.
+    #[serde(flatten)]
+    pub log: LogSettings,
     /// One flat directory of tails files; created if missing.
     pub storage_path: PathBuf,
-    /// The env_logger filter (`warn`, `info,tails_server=debug`); `load` accepts the
-    /// original's Python names too (`WARNING`, `CRITICAL`, ...) and stores the filter.
-    pub log_level: String,
-    /// Log lines as text (`plain`) or one JSON object each (`json`).
-    pub log_format: LogFormat,
     /// Largest tails file accepted (413 above it).
     pub max_tails_size: u64,
     /// Largest genesis part accepted (413 above it).
@@ -37,14 +38,13 @@ pub struct Settings {
     pub indy_vdr_proxy_url: Option<String>,
     /// ...and optionally its genesis file, to tell it apart from the configured `ledgers`.
     pub genesis_file: Option<PathBuf>,
-    /// Further ledgers; an upload's genesis selects one.
+    /// Further ledgers; an upload's genesis selects one. The loader's layers drop an empty
+    /// list, hence the default here.
+    #[serde(default)]
     pub ledgers: Vec<LedgerSettings>,
     pub ledger_connect_timeout_ms: u64,
     /// Each ledger read; well under ACA-Py's 10 s per upload attempt.
     pub ledger_timeout_ms: u64,
-    /// HTTP worker threads; unset means one per core.
-    pub workers: Option<usize>,
-    pub shutdown_timeout_secs: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -61,11 +61,12 @@ pub struct LedgerSettings {
 impl Default for Settings {
     fn default() -> Self {
         Self {
-            host: DEFAULT_HOST.to_owned(),
-            port: DEFAULT_PORT,
+            server: ServerSettings {
+                body_limit: BUFFERED_BODY_LIMIT,
+                ..ServerSettings::on_port(DEFAULT_PORT)
+            },
+            log: LogSettings::default(),
             storage_path: DEFAULT_STORAGE_PATH.into(),
-            log_level: "info".to_owned(),
-            log_format: LogFormat::Plain,
             max_tails_size: DEFAULT_MAX_TAILS_SIZE,
             max_genesis_size: DEFAULT_MAX_GENESIS_SIZE,
             indy_vdr_proxy_url: None,
@@ -73,8 +74,6 @@ impl Default for Settings {
             ledgers: Vec::new(),
             ledger_connect_timeout_ms: 2_000,
             ledger_timeout_ms: 5_000,
-            workers: None,
-            shutdown_timeout_secs: 30,
         }
     }
 }
@@ -89,96 +88,50 @@ impl Settings {
         });
         from_flags.into_iter().chain(self.ledgers.clone()).collect()
     }
+
+    /// The rules across settings that types do not express.
+    pub fn check(&self) -> anyhow::Result<()> {
+        if self.max_tails_size < 2 {
+            bail!("max_tails_size must be at least 2 bytes");
+        }
+        let ledgers = self.all_ledgers();
+        for (index, ledger) in ledgers.iter().enumerate() {
+            if ledgers[..index].iter().any(|l| l.name == ledger.name) {
+                bail!("ledger {:?} is listed twice", ledger.name);
+            }
+        }
+        Ok(())
+    }
 }
 
-/// The command line. Flags left out fall through to the environment, the file and the
-/// defaults shown here.
+/// Command-line flags; only those given override the lower layers. Defaults in `--help` come
+/// from `Settings::default()`.
 #[serde_with::skip_serializing_none]
-#[derive(Debug, Default, Parser, Serialize)]
-#[command(
-    name = "tails-server",
-    version,
-    about = "Stores and serves AnonCreds/Indy revocation tails files.",
-    after_help = "Every setting can also come from the --config TOML file or from \
-                  TAILS_SERVER__<SETTING> environment variables (e.g. TAILS_SERVER__STORAGE_PATH); \
-                  flags win over both."
-)]
+#[derive(Debug, Default, clap::Args, Serialize)]
 pub struct Flags {
-    /// Address to listen on [default: 127.0.0.1]
-    #[arg(long)]
-    pub host: Option<String>,
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub server: ServerFlags,
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub log: LogFlags,
 
-    /// Port to listen on; 0 picks a free one [default: 6543]
-    #[arg(long)]
-    pub port: Option<u16>,
-
-    /// Directory holding the tails files, created if missing [default: data/tails]
-    #[arg(long, value_name = "DIR")]
+    /// Directory holding the tails files, created if missing
+    #[arg(long, global = true, value_name = "DIR")]
     pub storage_path: Option<PathBuf>,
 
     /// indy-vdr-proxy base URL of the ledger uploads are checked against [default: none]
-    #[arg(long, value_name = "URL")]
+    #[arg(long, global = true, value_name = "URL")]
     pub indy_vdr_proxy_url: Option<String>,
 
     /// Genesis transactions of that ledger; without it any well-formed genesis selects it
     /// when it is the only ledger [default: none]
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, global = true, value_name = "FILE")]
     pub genesis_file: Option<PathBuf>,
 
-    /// TOML settings file (may list several [[ledgers]]) [default: none]
-    #[arg(long, value_name = "FILE")]
-    #[serde(skip)]
-    pub config: Option<PathBuf>,
-
-    /// Largest tails file accepted, in bytes [default: 8388738]
-    #[arg(long, value_name = "BYTES")]
+    /// Largest tails file accepted, in bytes
+    #[arg(long, global = true, value_name = "BYTES")]
     pub max_tails_size: Option<u64>,
-
-    /// Log level: CRITICAL, ERROR, WARNING, INFO, DEBUG, NOTSET (the original's, any case) or
-    /// error, warn, info, debug, trace, off, optionally target=LEVEL; RUST_LOG wins [default: info]
-    #[arg(long, value_name = "LEVEL")]
-    pub log_level: Option<String>,
-    /// Log lines as text or one JSON object each: plain, json [default: plain]
-    #[arg(long, value_name = "FORMAT")]
-    pub log_format: Option<LogFormat>,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum SettingsError {
-    #[error(transparent)]
-    Load(#[from] service_kit::settings::SettingsError),
-    #[error("max_tails_size must be at least 2 bytes")]
-    TailsLimit,
-    #[error("ledger {0:?} is listed twice")]
-    DuplicateLedger(String),
-    #[error(transparent)]
-    LogLevel(#[from] service_kit::log_level::LogLevelError),
-}
-
-impl Flags {
-    /// Merges the layers; `env` stands in for the process environment in tests.
-    pub fn load(
-        &self,
-        env: Option<std::collections::HashMap<String, String>>,
-    ) -> Result<Settings, SettingsError> {
-        let sources = Sources {
-            env_prefix: "TAILS_SERVER",
-            file: self.config.as_deref(),
-            env,
-        };
-        let mut settings: Settings = load(sources, self)?;
-        settings.log_level = service_kit::log_level::log_filter(&settings.log_level)?;
-        if settings.max_tails_size < 2 {
-            return Err(SettingsError::TailsLimit);
-        }
-        let ledgers = settings.all_ledgers();
-        for (index, ledger) in ledgers.iter().enumerate() {
-            if ledgers[..index].iter().any(|l| l.name == ledger.name) {
-                return Err(SettingsError::DuplicateLedger(ledger.name.clone()));
-            }
-        }
-        Ok(settings)
-    }
 }
 
 // The default limit must admit ACA-Py's largest tails file.
@@ -189,37 +142,31 @@ const _: () = assert!(matches!(
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use clap::CommandFactory;
     use std::collections::HashMap;
 
-    fn env(pairs: &[(&str, &str)]) -> Option<HashMap<String, String>> {
-        Some(
-            pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-        )
+    use super::*;
+    use crate::Application;
+
+    /// Settings from the command line `args` and the environment `env`.
+    fn load(args: &[&str], env: &[(&str, &str)]) -> anyhow::Result<Settings> {
+        let args = std::iter::once("tails-server").chain(args.iter().copied());
+        let cli = service_kit::startup::parse::<Application, _, _>(args)?;
+        let env: HashMap<String, String> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        service_kit::startup::load::<Application>(&cli, Some(env))
     }
 
     #[test]
     fn log_levels_of_the_original_are_accepted_and_bad_ones_refused() {
-        let with = |level: &str| {
-            Flags {
-                log_level: Some(level.to_owned()),
-                ..Flags::default()
-            }
-            .load(env(&[]))
-        };
-        assert_eq!(with("WARNING").unwrap().log_level, "warn");
-        assert_eq!(with("critical").unwrap().log_level, "error");
-        assert_eq!(with("Debug").unwrap().log_level, "debug");
-        let from_env = Flags::default()
-            .load(env(&[("TAILS_SERVER__LOG_LEVEL", "WARNING")]))
-            .unwrap();
-        assert_eq!(from_env.log_level, "warn");
+        let with = |level: &str| load(&["--log-level", level], &[]);
+        assert_eq!(with("WARNING").unwrap().log.log_level, "warn");
+        assert_eq!(with("critical").unwrap().log.log_level, "error");
+        assert_eq!(with("Debug").unwrap().log.log_level, "debug");
+        let from_env = load(&[], &[("TAILS_SERVER__LOG_LEVEL", "WARNING")]).unwrap();
+        assert_eq!(from_env.log.log_level, "warn");
         let err = with("LOUD").unwrap_err();
-        assert!(matches!(err, SettingsError::LogLevel(_)));
         assert!(
             err.to_string().contains("invalid log level \"LOUD\""),
             "{err}"
@@ -228,45 +175,44 @@ mod tests {
 
     #[test]
     fn defaults_without_any_source() {
-        let settings = Flags::default().load(env(&[])).unwrap();
+        let settings = load(&[], &[]).unwrap();
         assert_eq!(settings, Settings::default());
-        assert_eq!(settings.port, 6543);
+        assert_eq!(settings.server.port, 6543);
         assert_eq!(settings.storage_path, PathBuf::from("data/tails"));
         assert!(settings.all_ledgers().is_empty());
     }
 
     #[test]
     fn original_flag_names_parse_and_win() {
-        let flags = Flags::try_parse_from([
-            "tails-server",
-            "--host",
-            "0.0.0.0",
-            "--port",
-            "7000",
-            "--storage-path",
-            "/srv/tails",
-            "--indy-vdr-proxy-url",
-            "http://127.0.0.1:9700",
-            "--genesis-file",
-            "/etc/genesis.txn",
-            "--max-tails-size",
-            "1000",
-            "--log-level",
-            "debug",
-        ])
-        .unwrap();
-        let settings = flags
-            .load(env(&[
+        let settings = load(
+            &[
+                "--host",
+                "0.0.0.0",
+                "--port",
+                "7000",
+                "--storage-path",
+                "/srv/tails",
+                "--indy-vdr-proxy-url",
+                "http://127.0.0.1:9700",
+                "--genesis-file",
+                "/etc/genesis.txn",
+                "--max-tails-size",
+                "1000",
+                "--log-level",
+                "debug",
+            ],
+            &[
                 ("TAILS_SERVER__PORT", "1"),
                 ("TAILS_SERVER__MAX_GENESIS_SIZE", "99"),
-            ]))
-            .unwrap();
-        assert_eq!(settings.host, "0.0.0.0");
-        assert_eq!(settings.port, 7000);
+            ],
+        )
+        .unwrap();
+        assert_eq!(settings.server.host, "0.0.0.0");
+        assert_eq!(settings.server.port, 7000);
         assert_eq!(settings.storage_path, PathBuf::from("/srv/tails"));
         assert_eq!(settings.max_tails_size, 1000);
         assert_eq!(settings.max_genesis_size, 99);
-        assert_eq!(settings.log_level, "debug");
+        assert_eq!(settings.log.log_level, "debug");
         let ledgers = settings.all_ledgers();
         assert_eq!(ledgers.len(), 1);
         assert_eq!(ledgers[0].indy_vdr_proxy_url, "http://127.0.0.1:9700");
@@ -287,12 +233,9 @@ mod tests {
              [[ledgers]]\nname = \"sovrin\"\nindy_vdr_proxy_url = \"http://b:2\"\n",
         )
         .unwrap();
-        let flags = Flags {
-            config: Some(file),
-            ..Flags::default()
-        };
-        let settings = flags.load(env(&[("TAILS_SERVER__PORT", "7001")])).unwrap();
-        assert_eq!(settings.port, 7001);
+        let config = file.to_str().unwrap();
+        let settings = load(&["--config", config], &[("TAILS_SERVER__PORT", "7001")]).unwrap();
+        assert_eq!(settings.server.port, 7001);
         assert_eq!(settings.storage_path, PathBuf::from("/data"));
         let names: Vec<_> = settings.all_ledgers().into_iter().map(|l| l.name).collect();
         assert_eq!(names, ["bcovrin", "sovrin"]);
@@ -302,12 +245,9 @@ mod tests {
     fn unknown_keys_and_duplicate_ledgers_are_rejected() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("tails.toml");
+        let config = file.to_str().unwrap();
         std::fs::write(&file, "stroage_path = \"/data\"\n").unwrap();
-        let flags = Flags {
-            config: Some(file.clone()),
-            ..Flags::default()
-        };
-        assert!(flags.load(env(&[])).is_err());
+        assert!(load(&["--config", config], &[]).is_err());
 
         std::fs::write(
             &file,
@@ -315,19 +255,20 @@ mod tests {
              [[ledgers]]\nname = \"a\"\nindy_vdr_proxy_url = \"http://b:1\"\n",
         )
         .unwrap();
-        assert!(matches!(
-            flags.load(env(&[])),
-            Err(SettingsError::DuplicateLedger(_))
-        ));
+        let err = load(&["--config", config], &[]).unwrap_err();
+        assert!(err.to_string().contains("listed twice"), "{err}");
     }
 
     #[test]
     fn help_lists_every_flag_with_its_default() {
-        let help = Flags::command().render_long_help().to_string();
+        service_kit::testing::assert_help_shows_defaults::<Application>();
+        let help = service_kit::startup::command::<Application>()
+            .render_long_help()
+            .to_string();
         let defaults = Settings::default();
         for (flag, default) in [
-            ("--host", defaults.host.clone()),
-            ("--port", defaults.port.to_string()),
+            ("--host", defaults.server.host.clone()),
+            ("--port", defaults.server.port.to_string()),
             (
                 "--storage-path",
                 defaults.storage_path.display().to_string(),
@@ -336,7 +277,7 @@ mod tests {
             ("--genesis-file", "none".to_owned()),
             ("--config", "none".to_owned()),
             ("--max-tails-size", defaults.max_tails_size.to_string()),
-            ("--log-level", defaults.log_level.clone()),
+            ("--log-level", defaults.log.log_level.clone()),
         ] {
             let Some(at) = help.find(flag) else {
                 panic!("{flag} missing from --help:\n{help}");

@@ -1,24 +1,28 @@
 //! Reading an upload's multipart body: the original's `Content-Type` check, a cap on the whole
-//! body, and fields streamed to storage. What is left unread after an answer is drained by
-//! service-kit within the upload limit (`service_kit::body`).
+//! body, and the parts handed to the operation ([`Parts`]) with their bodies as slices of what
+//! was received. What is left unread after an answer is drained by service-kit within the
+//! upload limit (`service_kit::body`).
 
 use std::pin::Pin;
 use std::rc::Rc;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use actix_web::dev::Payload;
 use actix_web::error::PayloadError;
 use actix_web::http::header::{self, ContentDisposition, HeaderValue};
-use actix_web::web::{self, Bytes, BytesMut};
+use actix_web::web::{Bytes, BytesMut};
 use actix_web::{HttpMessage, HttpRequest, mime};
 use futures_util::{Stream, StreamExt};
 
-use crate::error::TailsError;
-use crate::storage::{Staged, Storage};
+use crate::error::Error;
+use crate::ops::upload::{Part, Parts};
+
+/// The longest boundary RFC 2046 allows.
+const MAX_BOUNDARY: usize = 70;
 
 /// The original only asks that the header contain `multipart`; a missing header is the same
 /// 400 here (the original answered 500).
-pub fn require_multipart(req: &HttpRequest) -> Result<(), TailsError> {
+pub fn require_multipart(req: &HttpRequest) -> Result<(), Error> {
     let multipart = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -27,12 +31,12 @@ pub fn require_multipart(req: &HttpRequest) -> Result<(), TailsError> {
     if multipart {
         Ok(())
     } else {
-        Err(TailsError::NotMultipart)
+        Err(Error::NotMultipart)
     }
 }
 
 struct Limited {
-    payload: web::Payload,
+    payload: Payload,
     seen: u64,
     limit: u64,
     done: bool,
@@ -88,11 +92,6 @@ enum State {
     End,
 }
 
-/// One multipart part, positioned at the start of its body.
-pub struct Field {
-    name: Option<String>,
-}
-
 /// A streaming multipart parser (RFC 2046) over the request payload. Part bodies are handed
 /// on as slices of the received `Bytes` (no copy per byte); only the framing (headers, and a
 /// delimiter split across two network reads) is copied.
@@ -108,7 +107,7 @@ pub struct UploadBody {
 
 impl UploadBody {
     /// `limit` caps the whole body, multipart framing included.
-    pub fn new(req: &HttpRequest, payload: web::Payload, limit: u64) -> Self {
+    pub fn new(req: &HttpRequest, payload: Payload, limit: u64) -> Self {
         let payload = Limited {
             payload,
             seen: 0,
@@ -117,7 +116,7 @@ impl UploadBody {
         };
         Self {
             payload,
-            delimiter: boundary(req).map(|b| Delimiter::new(&b)),
+            delimiter: boundary(req).and_then(|b| Delimiter::new(&b)),
             // A virtual CRLF lets the first delimiter, at the very start of the body, be
             // found like the others.
             head: Bytes::from_static(b"\r\n"),
@@ -126,11 +125,10 @@ impl UploadBody {
         }
     }
 
-    /// The next part; its body is then read with [`Self::read_text`] or
-    /// [`Self::receive_file`] (or skipped by the next call).
-    pub async fn next_field(&mut self) -> Result<Option<Field>, TailsError> {
+    /// The next part; its body is then read with [`Self::chunk`] (or skipped by the next call).
+    async fn part(&mut self) -> Result<Option<Part>, Error> {
         if let Err(err) = &self.delimiter {
-            return Err(TailsError::MalformedMultipart(err.clone()));
+            return Err(Error::MalformedMultipart(err.clone()));
         }
         loop {
             match self.state {
@@ -139,7 +137,7 @@ impl UploadBody {
                     self.take_until(&needle).await?;
                     self.state = State::Delimited;
                 }
-                State::Body => while self.next_chunk().await?.is_some() {},
+                State::Body => while self.chunk().await?.is_some() {},
                 State::Delimited => {
                     self.fill(2).await?;
                     if self.head.starts_with(b"--") {
@@ -164,41 +162,11 @@ impl UploadBody {
                         }
                     }
                     self.state = State::Body;
-                    return Ok(Some(Field { name }));
+                    return Ok(Some(Part { name }));
                 }
                 State::End => return Ok(None),
             }
         }
-    }
-
-    /// The current part's body, whole, as text.
-    pub async fn read_text(&mut self, limit: u64) -> Result<String, TailsError> {
-        let mut text = Vec::new();
-        while let Some(chunk) = self.next_chunk().await? {
-            if (text.len() + chunk.len()) as u64 > limit {
-                return Err(TailsError::GenesisTooLarge(limit));
-            }
-            text.extend_from_slice(&chunk);
-        }
-        String::from_utf8(text).map_err(|_| TailsError::GenesisInvalid)
-    }
-
-    /// Streams the current part's body into storage, hashing it on the way.
-    pub async fn receive_file(
-        &mut self,
-        storage: &Arc<Storage>,
-        limit: u64,
-    ) -> Result<Staged, TailsError> {
-        let mut upload = storage.begin();
-        let mut size: u64 = 0;
-        while let Some(chunk) = self.next_chunk().await? {
-            size += chunk.len() as u64;
-            if size > limit {
-                return Err(TailsError::TailsTooLarge(limit));
-            }
-            upload.write(chunk).await?;
-        }
-        Ok(upload.finish().await?)
     }
 
     fn delimiter_bytes(&self) -> &[u8] {
@@ -207,7 +175,7 @@ impl UploadBody {
 
     /// The next piece of the current part's body (a slice of what was received); `None` at
     /// its end.
-    async fn next_chunk(&mut self) -> Result<Option<Bytes>, TailsError> {
+    async fn chunk(&mut self) -> Result<Option<Bytes>, Error> {
         let Ok(delimiter) = &self.delimiter else {
             return Ok(None);
         };
@@ -229,7 +197,7 @@ impl UploadBody {
                 return Ok(Some(self.head.split_to(safe)));
             }
             // `head` is empty or a proper prefix of the delimiter.
-            let chunk = self.receive().await?.ok_or(TailsError::IncompleteBody)?;
+            let chunk = self.receive().await?.ok_or(Error::IncompleteBody)?;
             if self.head.is_empty() {
                 self.head = chunk;
             } else if chunk.len() < len {
@@ -256,7 +224,7 @@ impl UploadBody {
     }
 
     /// Framing up to `needle`, which is consumed too.
-    async fn take_until(&mut self, needle: &[u8]) -> Result<Bytes, TailsError> {
+    async fn take_until(&mut self, needle: &[u8]) -> Result<Bytes, Error> {
         let mut searched: usize = 0;
         loop {
             let from = searched.saturating_sub(needle.len() - 1);
@@ -275,31 +243,31 @@ impl UploadBody {
                 return Err(malformed("multipart framing too long"));
             }
             searched = self.head.len();
-            let chunk = self.receive().await?.ok_or(TailsError::IncompleteBody)?;
+            let chunk = self.receive().await?.ok_or(Error::IncompleteBody)?;
             self.head = concat(&self.head, &chunk);
         }
     }
 
     /// At least `n` bytes in `head`.
-    async fn fill(&mut self, n: usize) -> Result<(), TailsError> {
+    async fn fill(&mut self, n: usize) -> Result<(), Error> {
         while self.head.len() < n {
-            let chunk = self.receive().await?.ok_or(TailsError::IncompleteBody)?;
+            let chunk = self.receive().await?.ok_or(Error::IncompleteBody)?;
             self.head = concat(&self.head, &chunk);
         }
         Ok(())
     }
 
     /// The next non-empty network read; `None` at the end of the body.
-    async fn receive(&mut self) -> Result<Option<Bytes>, TailsError> {
+    async fn receive(&mut self) -> Result<Option<Bytes>, Error> {
         loop {
             match self.payload.next().await {
                 None => return Ok(None),
                 Some(Ok(chunk)) if chunk.is_empty() => {}
                 Some(Ok(chunk)) => return Ok(Some(chunk)),
                 Some(Err(PayloadError::Overflow)) => {
-                    return Err(TailsError::BodyTooLarge(self.limit));
+                    return Err(Error::BodyTooLarge(self.limit));
                 }
-                Some(Err(_)) => return Err(TailsError::IncompleteBody),
+                Some(Err(_)) => return Err(Error::IncompleteBody),
             }
         }
     }
@@ -314,18 +282,22 @@ struct Delimiter {
 }
 
 impl Delimiter {
-    fn new(boundary: &str) -> Self {
+    /// The delimiter of a boundary of 1 to [`MAX_BOUNDARY`] bytes.
+    fn new(boundary: &str) -> Result<Self, String> {
         let bytes: Vec<u8> = [b"\r\n--", boundary.as_bytes()].concat();
-        // The boundary is at most 70 bytes (checked), so every skip fits a `u8`.
-        let len = bytes.len();
-        let mut skip = [u8::try_from(len).unwrap_or(u8::MAX); 256];
-        for (i, byte) in bytes.iter().enumerate().take(len - 1) {
-            skip[usize::from(*byte)] = u8::try_from(len - 1 - i).unwrap_or(1);
+        // With the boundary's limit every skip fits a `u8`, which keeps the table small.
+        let len = Some(bytes.len())
+            .filter(|_| (1..=MAX_BOUNDARY).contains(&boundary.len()))
+            .and_then(|len| u8::try_from(len).ok())
+            .ok_or_else(|| format!("multipart boundary must be 1 to {MAX_BOUNDARY} characters"))?;
+        let mut skip = [len; 256];
+        for (i, byte) in (0..len - 1).zip(&bytes) {
+            skip[usize::from(*byte)] = len - 1 - i;
         }
-        Self {
+        Ok(Self {
             bytes: bytes.into(),
             skip: Rc::new(skip),
-        }
+        })
     }
 
     fn find(&self, haystack: &[u8]) -> Option<usize> {
@@ -359,8 +331,8 @@ fn concat(a: &[u8], b: &[u8]) -> Bytes {
     joined.freeze()
 }
 
-fn malformed(why: &str) -> TailsError {
-    TailsError::MalformedMultipart(why.to_owned())
+fn malformed(why: &str) -> Error {
+    Error::MalformedMultipart(why.to_owned())
 }
 
 /// The `boundary` parameter of the request's `Content-Type`.
@@ -375,15 +347,11 @@ fn boundary(req: &HttpRequest) -> Result<String, String> {
     let boundary = mime
         .get_param(mime::BOUNDARY)
         .ok_or_else(|| "multipart boundary is not found".to_owned())?;
-    let boundary = boundary.as_str();
-    if boundary.is_empty() || boundary.len() > 70 {
-        return Err("multipart boundary must be 1 to 70 characters".to_owned());
-    }
-    Ok(boundary.to_owned())
+    Ok(boundary.as_str().to_owned())
 }
 
 /// `Some(name)` when `line` is a `Content-Disposition` header.
-fn disposition_name(line: &[u8]) -> Result<Option<Option<String>>, TailsError> {
+fn disposition_name(line: &[u8]) -> Result<Option<Option<String>>, Error> {
     let Some(colon) = line.iter().position(|&b| b == b':') else {
         return Err(malformed("invalid part header"));
     };
@@ -398,14 +366,20 @@ fn disposition_name(line: &[u8]) -> Result<Option<Option<String>>, TailsError> {
     Ok(Some(disposition.get_name().map(str::to_owned)))
 }
 
-/// The part's `Content-Disposition` name.
-pub fn field_name(field: &Field) -> Option<&str> {
-    field.name.as_deref()
+impl Parts for UploadBody {
+    type Chunk = Bytes;
+
+    async fn next_part(&mut self) -> Result<Option<Part>, Error> {
+        self.part().await
+    }
+
+    async fn next_chunk(&mut self) -> Result<Option<Bytes>, Error> {
+        self.chunk().await
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use actix_web::FromRequest;
     use actix_web::test::TestRequest;
     use futures_util::stream;
 
@@ -425,21 +399,18 @@ mod tests {
                 format!("multipart/form-data; boundary=\"{BOUNDARY}\""),
             ))
             .to_http_parts();
-        let mut payload: actix_web::dev::Payload = actix_web::dev::Payload::Stream {
+        let payload: Payload = Payload::Stream {
             payload: Box::pin(stream::iter(chunks)),
         };
-        let payload = web::Payload::from_request(&req, &mut payload)
-            .await
-            .unwrap();
         let mut body = UploadBody::new(&req, payload, 1 << 20);
         let mut parts = Vec::new();
-        while let Some(field) = body.next_field().await.map_err(|e| e.to_string())? {
+        while let Some(part) = body.part().await.map_err(|e| e.to_string())? {
             let mut data = Vec::new();
-            while let Some(chunk) = body.next_chunk().await.map_err(|e| e.to_string())? {
+            while let Some(chunk) = body.chunk().await.map_err(|e| e.to_string())? {
                 assert!(!chunk.is_empty());
                 data.extend_from_slice(&chunk);
             }
-            parts.push((field.name.clone(), data));
+            parts.push((part.name.clone(), data));
         }
         Ok(parts)
     }
@@ -482,7 +453,7 @@ mod tests {
         let truncated = format!("--{BOUNDARY}\r\n\r\nno end");
         assert_eq!(
             parse(truncated.as_bytes(), 4).await,
-            Err(TailsError::IncompleteBody.to_string())
+            Err(Error::IncompleteBody.to_string())
         );
         let empty = format!("--{BOUNDARY}--");
         assert_eq!(parse(empty.as_bytes(), 1).await, Ok(Vec::new()));

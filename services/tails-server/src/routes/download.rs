@@ -9,40 +9,38 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, EntityTag, HeaderValue, IfNoneMatch};
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, mime, web};
 
-use super::AppState;
+use super::extract::Parsed;
 use super::file_body::FileBody;
+use crate::app::AppState;
 use crate::domain::{StoredName, TailsHash};
-use crate::error::TailsError;
+use crate::error::Error;
+use crate::ops::download::{self, Stored};
 
 /// Stored files never change, so caches may keep them for good.
 const CACHE_CONTROL: &str = "public, max-age=31536000, immutable";
 
 pub async fn by_name(
     req: HttpRequest,
-    path: web::Path<String>,
+    name: Parsed<StoredName>,
     state: web::Data<AppState>,
-) -> Result<HttpResponse, TailsError> {
-    let name = StoredName::parse(&path)?;
-    serve(&req, &state, name).await
+) -> Result<HttpResponse, Error> {
+    serve(&req, &state, name.0).await
 }
 
 pub async fn by_hash(
     req: HttpRequest,
-    path: web::Path<String>,
+    hash: Parsed<TailsHash>,
     state: web::Data<AppState>,
-) -> Result<HttpResponse, TailsError> {
-    let hash = TailsHash::parse(&path)?;
-    serve(&req, &state, StoredName::Hash(hash)).await
+) -> Result<HttpResponse, Error> {
+    serve(&req, &state, StoredName::Hash(hash.0)).await
 }
 
 async fn serve(
     req: &HttpRequest,
     state: &AppState,
     name: StoredName,
-) -> Result<HttpResponse, TailsError> {
-    let Some((path, hash)) = state.storage.locate(&name).await? else {
-        return Err(TailsError::NotFound);
-    };
+) -> Result<HttpResponse, Error> {
+    let Stored { path, hash } = download::locate(state, &name).await?;
     let etag = EntityTag::new_strong(hash.to_string());
     if let Some(IfNoneMatch::Items(tags)) = req.get_header::<IfNoneMatch>()
         && tags.iter().any(|tag| tag.weak_eq(&etag))
@@ -53,7 +51,7 @@ async fn serve(
     }
     let file = match NamedFile::open_async(&path).await {
         Ok(file) => file,
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Err(TailsError::NotFound),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Err(Error::NotFound),
         Err(err) => return Err(err.into()),
     };
     let size = file.metadata().len();

@@ -1,15 +1,15 @@
-//! `GET /match/{substring}`: stored names containing the substring. Names only; the original
-//! leaked absolute server paths here.
+//! `GET /match/{substring}`: stored names containing the substring, as a JSON array.
 
 use actix_web::{HttpResponse, web};
 
-use super::AppState;
-use crate::error::TailsError;
+use crate::app::AppState;
+use crate::error::Error;
+use crate::ops::matching;
 
 pub async fn by_substring(
     path: web::Path<String>,
     state: web::Data<AppState>,
-) -> Result<HttpResponse, TailsError> {
-    let names = state.storage.matching(path.into_inner()).await?;
+) -> Result<HttpResponse, Error> {
+    let names = matching::names_containing(&state, path.into_inner()).await?;
     Ok(HttpResponse::Ok().json(names))
 }

@@ -34,7 +34,7 @@ fn aiohttp_form(genesis: &str, tails_name: &str, tails: &[u8], with_lengths: boo
     ])
 }
 
-#[tokio::test]
+#[actix_web::test]
 async fn indy_upload_as_acapy_sends_it() {
     let app = spawn_app().await;
     for (n, with_lengths) in [(0, false), (1, true)] {
@@ -66,7 +66,7 @@ async fn indy_upload_as_acapy_sends_it() {
     }
 }
 
-#[tokio::test]
+#[actix_web::test]
 async fn chunked_upload_as_acapy_sends_it() {
     let app = spawn_app().await;
     let tails = tails_file(1000);
@@ -80,7 +80,7 @@ async fn chunked_upload_as_acapy_sends_it() {
     assert_eq!(task.await.unwrap().unwrap(), (200, tails_hash(&tails)));
 }
 
-#[tokio::test]
+#[actix_web::test]
 async fn anoncreds_upload_sends_only_tails_to_hash_route() {
     let app = spawn_app().await;
     let tails = tails_file(1000);

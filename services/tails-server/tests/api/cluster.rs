@@ -10,7 +10,7 @@ use crate::processes::spawn_process;
 const IDS: usize = 6;
 const UPLOADS_PER_REPLICA: usize = 2;
 
-#[tokio::test]
+#[actix_web::test]
 async fn three_replicas_on_one_directory() {
     let app = spawn_app().await;
     let ledger = app.sim.url();

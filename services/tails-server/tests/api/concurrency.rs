@@ -5,7 +5,7 @@ use crate::helpers::*;
 
 /// Upstream tests 10 and 11, made to really overlap: the slow upload is held mid-file (by
 /// the test, not by sleeps) while a download and a complete upload of the same id run.
-#[tokio::test]
+#[actix_web::test]
 async fn slow_upload_races_a_fast_upload_and_a_download() {
     let app = spawn_app().await;
     let tails = tails_file(4096);
@@ -49,7 +49,7 @@ async fn slow_upload_races_a_fast_upload_and_a_download() {
     assert_eq!(app.temp_files(), 0);
 }
 
-#[tokio::test]
+#[actix_web::test]
 async fn broken_off_upload_leaves_nothing_and_does_not_block_a_retry() {
     let app = spawn_app().await;
     let tails = tails_file(4096);
@@ -79,10 +79,10 @@ async fn broken_off_upload_leaves_nothing_and_does_not_block_a_retry() {
     );
 }
 
-#[tokio::test]
+#[actix_web::test]
 async fn two_servers_on_one_directory_store_an_id_once() {
     let app = spawn_app().await;
-    let (second_url, _second) = start_server(&app.storage, &app.sim.url(), |_| {});
+    let (second_url, _second) = start_server(&app.storage, &app.sim.url(), |_| {}).await;
     let tails = tails_file(2048);
     let id = app.register("twice", 2048, &tails);
     let body = multipart_body(&[genesis_part(&app.genesis), tails_part(&tails)]);
@@ -125,7 +125,7 @@ async fn two_servers_on_one_directory_store_an_id_once() {
     assert_eq!(app.temp_files(), 0);
 }
 
-#[tokio::test]
+#[actix_web::test]
 async fn concurrent_downloads_during_uploads_see_404_or_the_whole_file() {
     let app = spawn_app().await;
     let tails = tails_file(2048);

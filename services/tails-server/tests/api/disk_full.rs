@@ -7,7 +7,7 @@ use service_kit::testing::small_disk::SmallDisk;
 
 use crate::helpers::*;
 
-#[tokio::test]
+#[actix_web::test]
 async fn small_disk_full_is_507_then_recovers() {
     let disk = SmallDisk::mount(16).unwrap();
     let storage = disk.path().join("tails");

@@ -14,7 +14,7 @@ async fn stored(app: &TestApp) -> (String, Vec<u8>) {
     (id, tails)
 }
 
-#[tokio::test]
+#[actix_web::test]
 async fn full_download_has_length_etag_and_cache_headers() {
     let app = spawn_app().await;
     let (id, tails) = stored(&app).await;
@@ -47,7 +47,7 @@ async fn full_download_has_length_etag_and_cache_headers() {
     assert_eq!(response.bytes().await.unwrap().as_ref(), tails.as_slice());
 }
 
-#[tokio::test]
+#[actix_web::test]
 async fn head_has_headers_and_no_body() {
     let app = spawn_app().await;
     let (id, tails) = stored(&app).await;
@@ -69,7 +69,7 @@ async fn head_has_headers_and_no_body() {
     assert_eq!(absent.status(), 404);
 }
 
-#[tokio::test]
+#[actix_web::test]
 async fn range_gives_206_with_the_slice() {
     let app = spawn_app().await;
     let (id, tails) = stored(&app).await;
@@ -104,7 +104,7 @@ async fn range_gives_206_with_the_slice() {
     assert_eq!(unsatisfiable.status(), 416);
 }
 
-#[tokio::test]
+#[actix_web::test]
 async fn matching_etag_gives_304() {
     let app = spawn_app().await;
     let (id, tails) = stored(&app).await;
@@ -129,7 +129,7 @@ async fn matching_etag_gives_304() {
     assert_eq!(other.status(), 200);
 }
 
-#[tokio::test]
+#[actix_web::test]
 async fn absent_files_are_404() {
     let app = spawn_app().await;
     for url in [
@@ -141,7 +141,7 @@ async fn absent_files_are_404() {
     }
 }
 
-#[tokio::test]
+#[actix_web::test]
 async fn files_left_by_the_original_server_are_served_with_their_hash() {
     let app = spawn_app().await;
     let tails = tails_file(5);
@@ -158,7 +158,7 @@ async fn files_left_by_the_original_server_are_served_with_their_hash() {
 
 /// Files larger than one read chunk (256 KiB) of the download body: whole, and a range that
 /// starts and ends inside different chunks.
-#[tokio::test]
+#[actix_web::test]
 async fn large_files_and_ranges_across_read_chunks() {
     let app = spawn_app().await;
     let tails = tails_file(2_100); // 537,730 bytes: three chunks

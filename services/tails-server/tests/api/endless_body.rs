@@ -3,7 +3,7 @@
 
 use crate::helpers::*;
 
-#[tokio::test]
+#[actix_web::test]
 async fn an_endless_upload_is_answered_and_cut_off() {
     let app = spawn_app().await;
     let addr = app.url.trim_start_matches("http://").to_owned();

@@ -29,7 +29,7 @@ async fn put_mixed(app: &TestApp, hash: &str, file: &[u8]) -> (u16, String) {
     answer(response).await
 }
 
-#[tokio::test]
+#[actix_web::test]
 async fn put_file_by_hash() {
     let app = spawn_app().await;
     let hash = tails_hash(&[0, 2]);
@@ -50,7 +50,7 @@ async fn put_file_by_hash() {
     );
 }
 
-#[tokio::test]
+#[actix_web::test]
 async fn put_file_by_hash_x_version_tag() {
     let app = spawn_app().await;
     let file = [0, 3];
@@ -60,7 +60,7 @@ async fn put_file_by_hash_x_version_tag() {
     );
 }
 
-#[tokio::test]
+#[actix_web::test]
 async fn put_file_by_hash_x_file_size() {
     let app = spawn_app().await;
     let file = [0, 2, 1];
@@ -71,7 +71,7 @@ async fn put_file_by_hash_x_file_size() {
     assert!(app.stored_files().is_empty());
 }
 
-#[tokio::test]
+#[actix_web::test]
 async fn hash_mismatch_and_bad_hashes_are_400() {
     let app = spawn_app().await;
     let file = tails_file(2);
@@ -89,7 +89,7 @@ async fn hash_mismatch_and_bad_hashes_are_400() {
     assert_eq!(app.temp_files(), 0);
 }
 
-#[tokio::test]
+#[actix_web::test]
 async fn empty_multipart_is_400_not_500() {
     let app = spawn_app().await;
     let response = app
@@ -131,7 +131,7 @@ async fn empty_multipart_is_400_not_500() {
 
 /// A `multipart/mixed` part with no headers at all (RFC 2046 allows it; the part is then
 /// `text/plain` by default) is still the file.
-#[tokio::test]
+#[actix_web::test]
 async fn put_file_by_hash_part_without_headers() {
     let app = spawn_app().await;
     let file = tails_file(3);

@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use crate::helpers::*;
 
-#[tokio::test]
+#[actix_web::test]
 async fn ready_checks_storage_and_reports_the_ledger_as_degraded() {
     let app = spawn_app().await;
     let live = app
@@ -69,7 +69,7 @@ async fn ready_checks_storage_and_reports_the_ledger_as_degraded() {
     );
 }
 
-#[tokio::test]
+#[actix_web::test]
 async fn metrics_count_uploads() {
     let app = spawn_app().await;
     let tails = tails_file(5);

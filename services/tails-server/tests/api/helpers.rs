@@ -5,11 +5,10 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use actix_web::dev::ServerHandle;
 use ledger_sim::indy::{IndySim, rev_reg_def_json};
 use reqwest::header::CONTENT_TYPE;
-use tails_server::Application;
-use tails_server::settings::Settings;
+use service_kit::testing::TestServer;
+use tails_server::{Application, Settings};
 use tempfile::TempDir;
 
 pub const DID: &str = "4QxzWk3ajdnEA37NdNU5Kt";
@@ -20,7 +19,7 @@ pub struct TestApp {
     pub sim: IndySim,
     pub genesis: String,
     pub storage: PathBuf,
-    _handle: ServerHandle,
+    _server: TestServer,
     _dir: Option<TempDir>,
 }
 
@@ -72,39 +71,36 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
     let sim = IndySim::start("127.0.0.1:0", genesis("Node")).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let storage = dir.path().join("tails");
-    let (url, handle) = start_server(&storage, &sim.url(), adjust);
+    let (url, server) = start_server(&storage, &sim.url(), adjust).await;
     TestApp {
         url,
         client: client(),
         sim,
         genesis: genesis("Node"),
         storage,
-        _handle: handle,
+        _server: server,
         _dir: Some(dir),
     }
 }
 
-/// Another server over the same storage directory and ledger.
-pub fn start_server(
+/// Another server over the same storage directory and ledger; it stops when the returned
+/// server is dropped.
+pub async fn start_server(
     storage: &Path,
     ledger_url: &str,
     adjust: impl FnOnce(&mut Settings),
-) -> (String, ServerHandle) {
+) -> (String, TestServer) {
     let mut settings = Settings {
-        host: "127.0.0.1".to_owned(),
-        port: 0,
         storage_path: storage.to_owned(),
         indy_vdr_proxy_url: Some(ledger_url.to_owned()),
-        workers: Some(2),
-        shutdown_timeout_secs: 1,
         ..Settings::default()
     };
+    settings.server.port = 0;
+    settings.server.workers = Some(2);
+    settings.server.shutdown_timeout_secs = 1;
     adjust(&mut settings);
-    let app = Application::build(settings).unwrap();
-    let url = format!("http://127.0.0.1:{}", app.port());
-    let handle = app.handle();
-    tokio::spawn(app.run());
-    (url, handle)
+    let server = TestServer::start::<Application>(settings).await.unwrap();
+    (server.base.clone(), server)
 }
 
 pub fn client() -> reqwest::Client {

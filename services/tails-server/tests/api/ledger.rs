@@ -7,7 +7,7 @@ use tails_server::settings::LedgerSettings;
 
 use crate::helpers::*;
 
-#[tokio::test]
+#[actix_web::test]
 async fn ledger_errors_are_503() {
     let app = spawn_app().await;
     let tails = tails_file(5);
@@ -25,7 +25,7 @@ async fn ledger_errors_are_503() {
     assert_eq!(answer(app.upload(&id, &tails).await).await.0, 200);
 }
 
-#[tokio::test]
+#[actix_web::test]
 async fn slow_ledger_is_504_within_the_timeout() {
     let app = spawn_app_with(|s| s.ledger_timeout_ms = 300).await;
     let tails = tails_file(5);
@@ -38,7 +38,7 @@ async fn slow_ledger_is_504_within_the_timeout() {
     assert!(app.stored_files().is_empty());
 }
 
-#[tokio::test]
+#[actix_web::test]
 async fn unreachable_ledger_is_503() {
     let app = spawn_app().await;
     let tails = tails_file(5);
@@ -48,7 +48,7 @@ async fn unreachable_ledger_is_503() {
     assert_eq!(status, 503, "{body}");
 }
 
-#[tokio::test]
+#[actix_web::test]
 async fn genesis_selects_among_several_ledgers() {
     let dir = tempfile::tempdir().unwrap();
     let alpha = IndySim::start("127.0.0.1:0", genesis("Alpha")).unwrap();
@@ -64,7 +64,8 @@ async fn genesis_selects_among_several_ledgers() {
             indy_vdr_proxy_url: beta.url(),
             genesis_file: None,
         }];
-    });
+    })
+    .await;
     let client = client();
     let tails = tails_file(5);
     let id = rev_reg_id("beta-only");

@@ -2,7 +2,7 @@
 
 use crate::helpers::*;
 
-#[tokio::test]
+#[actix_web::test]
 async fn tails_over_the_limit_is_413_and_leaves_nothing() {
     let app = spawn_app_with(|s| s.max_tails_size = 2 + 128 * 11).await;
     let tails = tails_file(50);
@@ -29,7 +29,7 @@ async fn tails_over_the_limit_is_413_and_leaves_nothing() {
     assert_eq!(answer(app.upload(&id, &fits).await).await.0, 200);
 }
 
-#[tokio::test]
+#[actix_web::test]
 async fn genesis_over_its_limit_is_413() {
     let app = spawn_app_with(|s| s.max_genesis_size = 1024).await;
     let tails = tails_file(5);
@@ -39,7 +39,7 @@ async fn genesis_over_its_limit_is_413() {
     assert!(app.stored_files().is_empty());
 }
 
-#[tokio::test]
+#[actix_web::test]
 async fn default_limit_admits_acapys_largest_file() {
     let app = spawn_app().await;
     let tails = tails_file(32_768);

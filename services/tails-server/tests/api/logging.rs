@@ -15,7 +15,7 @@ fn free_port() -> u16 {
         .port()
 }
 
-#[tokio::test]
+#[actix_web::test]
 async fn warning_keeps_warnings_and_drops_info() {
     let storage = tempfile::tempdir().unwrap();
     let port = free_port();
@@ -63,7 +63,7 @@ async fn warning_keeps_warnings_and_drops_info() {
     );
 }
 
-#[tokio::test]
+#[actix_web::test]
 async fn unknown_levels_are_refused_at_start() {
     let storage = tempfile::tempdir().unwrap();
     let child = Command::new(env!("CARGO_BIN_EXE_tails-server"))

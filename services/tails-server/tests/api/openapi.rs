@@ -35,7 +35,7 @@ const README_ROUTES: [ReadmeRoute; 8] = [
     ("`GET /metrics`", &[("get", "/metrics")]),
 ];
 
-#[tokio::test]
+#[actix_web::test]
 async fn every_documented_operation_is_routed_and_every_readme_route_documented() {
     let app = spawn_app().await;
     let response = app

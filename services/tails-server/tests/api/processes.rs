@@ -34,8 +34,8 @@ pub async fn spawn_process(storage: &Path, ledger_url: &str) -> ServerProcess {
             .await
             .unwrap()
             .expect("server exited before listening");
-        if let Some(at) = line.find("listening on ") {
-            break line[at + "listening on ".len()..].trim().to_owned();
+        if let Some(url) = listening_url(&line) {
+            break url;
         }
     };
     // Keep the pipe drained so logging never blocks the server.
@@ -43,7 +43,18 @@ pub async fn spawn_process(storage: &Path, ledger_url: &str) -> ServerProcess {
     ServerProcess { child, url }
 }
 
-#[tokio::test]
+/// The base URL in the start-up line: "listening on port N" (or, from builds before
+/// service-kit's start-up, "listening on http://ADDR").
+fn listening_url(line: &str) -> Option<String> {
+    let at = line.find("listening on ")?;
+    let rest = line[at + "listening on ".len()..].trim();
+    Some(match rest.strip_prefix("port ") {
+        Some(port) => format!("http://127.0.0.1:{port}"),
+        None => rest.to_owned(),
+    })
+}
+
+#[actix_web::test]
 async fn two_processes_store_an_id_exactly_once() {
     let app = spawn_app().await;
     let first = spawn_process(&app.storage, &app.sim.url()).await;
@@ -91,7 +102,7 @@ async fn two_processes_store_an_id_exactly_once() {
     assert_eq!(app.temp_files(), 0);
 }
 
-#[tokio::test]
+#[actix_web::test]
 async fn killed_process_leaves_no_file_and_a_restart_accepts_the_upload() {
     let app = spawn_app().await;
     let mut doomed = spawn_process(&app.storage, &app.sim.url()).await;

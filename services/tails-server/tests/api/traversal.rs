@@ -23,7 +23,7 @@ fn attacks() -> Vec<String> {
     ]
 }
 
-#[tokio::test]
+#[actix_web::test]
 async fn traversal_ids_are_400_on_every_route() {
     let app = spawn_app().await;
     std::fs::write(
@@ -62,7 +62,7 @@ async fn traversal_ids_are_400_on_every_route() {
 }
 
 /// reqwest normalises `..` away, so send the raw request line.
-#[tokio::test]
+#[actix_web::test]
 async fn literal_dot_dot_segments_never_escape() {
     let app = spawn_app().await;
     std::fs::write(
@@ -87,7 +87,7 @@ async fn literal_dot_dot_segments_never_escape() {
     }
 }
 
-#[tokio::test]
+#[actix_web::test]
 async fn match_lists_names_never_paths() {
     let app = spawn_app().await;
     let tails = tails_file(5);

@@ -4,7 +4,7 @@ use reqwest::header::CONTENT_TYPE;
 
 use crate::helpers::*;
 
-#[tokio::test]
+#[actix_web::test]
 async fn happy_path_then_match_lists_the_id() {
     let app = spawn_app().await;
     let tails = tails_file(5);
@@ -39,7 +39,7 @@ async fn happy_path_then_match_lists_the_id() {
     assert_eq!(stored.bytes().await.unwrap().as_ref(), tails.as_slice());
 }
 
-#[tokio::test]
+#[actix_web::test]
 async fn bad_revoc_reg_id_is_400() {
     let app = spawn_app().await;
     let (status, body) = answer(app.upload("bad-id", &tails_file(5)).await).await;
@@ -47,7 +47,7 @@ async fn bad_revoc_reg_id_is_400() {
     assert_eq!(body, "Revocation registry ID is not valid: bad-id.");
 }
 
-#[tokio::test]
+#[actix_web::test]
 async fn second_upload_is_409() {
     let app = spawn_app().await;
     let tails = tails_file(5);
@@ -60,7 +60,7 @@ async fn second_upload_is_409() {
     );
 }
 
-#[tokio::test]
+#[actix_web::test]
 async fn duplicates_are_409_before_ledger_and_body_checks() {
     let app = spawn_app().await;
     let tails = tails_file(5);
@@ -73,7 +73,7 @@ async fn duplicates_are_409_before_ledger_and_body_checks() {
     assert_eq!(answer(app.upload(&id, &tails).await).await.0, 409);
 }
 
-#[tokio::test]
+#[actix_web::test]
 async fn bad_tails_file_is_400() {
     let app = spawn_app().await;
     let id = app.register("4", 5, &tails_file(5));
@@ -86,7 +86,7 @@ async fn bad_tails_file_is_400() {
     assert_eq!(app.temp_files(), 0);
 }
 
-#[tokio::test]
+#[actix_web::test]
 async fn bad_content_type_is_400() {
     let app = spawn_app().await;
     let tails = tails_file(5);
@@ -106,7 +106,7 @@ async fn bad_content_type_is_400() {
     assert!(app.stored_files().is_empty());
 }
 
-#[tokio::test]
+#[actix_web::test]
 async fn bad_field_order_is_400() {
     let app = spawn_app().await;
     let tails = tails_file(5);
@@ -147,7 +147,7 @@ async fn bad_field_order_is_400() {
     assert!(app.stored_files().is_empty());
 }
 
-#[tokio::test]
+#[actix_web::test]
 async fn bad_genesis_is_400() {
     let app = spawn_app().await;
     let tails = tails_file(5);
@@ -167,7 +167,7 @@ async fn bad_genesis_is_400() {
     }
 }
 
-#[tokio::test]
+#[actix_web::test]
 async fn unknown_registry_is_404() {
     let app = spawn_app().await;
     let tails = tails_file(5);
@@ -175,7 +175,7 @@ async fn unknown_registry_is_404() {
     assert_eq!((status, body.as_str()), (404, "404: Not Found"));
 }
 
-#[tokio::test]
+#[actix_web::test]
 async fn format_is_checked_against_the_ledger() {
     let app = spawn_app().await;
 
@@ -202,7 +202,7 @@ async fn format_is_checked_against_the_ledger() {
     assert_eq!(app.temp_files(), 0);
 }
 
-#[tokio::test]
+#[actix_web::test]
 async fn tags_with_spaces_arrive_percent_encoded() {
     let app = spawn_app().await;
     let tails = tails_file(5);
@@ -216,7 +216,7 @@ async fn tags_with_spaces_arrive_percent_encoded() {
 
 /// A re-upload is answered 409 while its body is still arriving, on both upload routes; the
 /// rest of an upload of allowed size is then read so the client, still sending, sees it.
-#[tokio::test]
+#[actix_web::test]
 async fn a_duplicate_is_answered_before_its_body_has_arrived() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
