@@ -4,8 +4,8 @@ use std::collections::{HashMap, HashSet};
 
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error};
-use service_kit::db::DbConnection;
 use service_kit::db::column;
+use service_kit::db::{Backend, DbConnection};
 
 use super::BATCH;
 use super::schema::addresses;
@@ -49,9 +49,7 @@ pub fn find_or_create(conn: &mut DbConnection, address: &str) -> QueryResult<Add
     if let Some(row) = find(conn, address)? {
         return Ok(row);
     }
-    // In a savepoint: a concurrent first registration of the same address may insert it
-    // first, and on PostgreSQL a failed statement would otherwise abort the whole transaction.
-    let inserted = conn.transaction(|conn| {
+    let insert = |conn: &mut DbConnection| {
         diesel::insert_into(addresses::table)
             .values((
                 addresses::address.eq(address),
@@ -59,7 +57,15 @@ pub fn find_or_create(conn: &mut DbConnection, address: &str) -> QueryResult<Add
                 addresses::allocated_bytes.eq(0),
             ))
             .execute(conn)
-    });
+    };
+    let inserted = match conn.backend() {
+        // The one writer of the file runs this (`Database::write`), so nobody inserts
+        // meanwhile; and its transaction is the writer's, which diesel cannot nest in.
+        Backend::Sqlite => insert(conn),
+        // In a savepoint: a concurrent first registration of the same address may insert it
+        // first, and on PostgreSQL a failed statement would otherwise abort the transaction.
+        Backend::Postgres | Backend::Mysql => conn.transaction(insert),
+    };
     match inserted {
         Ok(_) | Err(Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {}
         Err(err) => return Err(err),

@@ -84,14 +84,3 @@ where
     }
     outcome.map(Some)
 }
-
-/// Takes SQLite's write lock at the start of the current transaction (a no-op elsewhere).
-/// SQLite transactions start deferred, and in WAL mode one that read first and writes second
-/// fails at once with SQLITE_BUSY when another writer got in between; taking the lock up
-/// front makes it wait instead.
-pub fn for_write(conn: &mut DbConnection) -> QueryResult<()> {
-    if let DbConnection::Sqlite(_) = conn {
-        conn.batch_execute("UPDATE addresses SET id = id WHERE 1 = 0")?;
-    }
-    Ok(())
-}

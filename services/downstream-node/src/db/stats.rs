@@ -127,37 +127,25 @@ pub fn refresh_uptime(conn: &mut DbConnection, now: Millis) -> QueryResult<usize
     diesel::sql_query(statement).execute(conn)
 }
 
-pub fn sweep(conn: &mut DbConnection, now: Millis) -> QueryResult<SweepReport> {
-    let expired = conn.transaction(|conn| {
-        super::lock::for_write(conn)?;
-        expire_contracts(conn, now)
-    })?;
-    let refreshed = refresh_uptime(conn, now)?;
-    Ok(SweepReport { expired, refreshed })
-}
-
 /// Deletes contracts that expired more than [`CACHE_GRACE`] before `now` (their bytes went
 /// back to their address when they expired). Returns how many were deleted. Safe to run on
 /// several replicas at once: a contract is deleted once, and only after it was taken offline.
 pub fn delete_expired(conn: &mut DbConnection, now: Millis) -> QueryResult<usize> {
-    conn.transaction(|conn| {
-        super::lock::for_write(conn)?;
-        expire_contracts(conn, now)?;
-        let ids: Vec<i64> = contracts::table
-            .filter(contracts::expiration.lt(now - CACHE_GRACE))
-            .filter(contracts::counted_online.eq(false))
-            .order(contracts::id)
-            .select(contracts::id)
-            .load(conn)?;
-        let mut deleted = 0;
-        for batch in ids.chunks(BATCH) {
-            deleted += diesel::delete(
-                contracts::table
-                    .filter(contracts::id.eq_any(batch))
-                    .filter(contracts::counted_online.eq(false)),
-            )
-            .execute(conn)?;
-        }
-        Ok(deleted)
-    })
+    expire_contracts(conn, now)?;
+    let ids: Vec<i64> = contracts::table
+        .filter(contracts::expiration.lt(now - CACHE_GRACE))
+        .filter(contracts::counted_online.eq(false))
+        .order(contracts::id)
+        .select(contracts::id)
+        .load(conn)?;
+    let mut deleted = 0;
+    for batch in ids.chunks(BATCH) {
+        deleted += diesel::delete(
+            contracts::table
+                .filter(contracts::id.eq_any(batch))
+                .filter(contracts::counted_online.eq(false)),
+        )
+        .execute(conn)?;
+    }
+    Ok(deleted)
 }

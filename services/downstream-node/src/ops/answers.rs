@@ -27,48 +27,50 @@ pub async fn answer(
 ) -> Result<Vec<Outcome>, Error> {
     let max_tokens_per_ip = state.settings.max_tokens_per_ip;
     let ip_string = ip_text(ip);
-    super::write(&state.db, move |conn| {
-        let row = token_row(conn, token)?;
-        check_new_ip(conn, &row, &ip_string, max_tokens_per_ip)?;
-        let ids: Vec<i64> = proofs.iter().filter_map(|item| item.contract).collect();
-        let mut found: HashMap<i64, Contract> = contracts::of_token_by_ids(conn, row.id, &ids)?
-            .into_iter()
-            .map(|c| (c.id, c))
-            .collect();
-        let now = now_millis();
-        let mut extended = Vec::new();
-        let mut accepted = 0;
-        let mut outcomes = Vec::with_capacity(proofs.len());
-        for item in proofs {
-            let Some(contract) = item.contract.and_then(|id| found.get_mut(&id)) else {
-                outcomes.push(Outcome::NotFound);
-                continue;
-            };
-            let Some(proof) = item.proof else {
-                outcomes.push(Outcome::Corrupted);
-                continue;
-            };
-            let schedule = &mut contract.schedule;
-            let verdict = schedule.answer(&proof, &contract.root, contract.order, now);
-            if verdict == Answer::Accepted {
-                contracts::save_schedule(conn, contract.id, schedule)?;
-                extended.push(schedule.expiration());
-                accepted += 1;
+    state
+        .db
+        .write(move |conn| {
+            let row = token_row(conn, token)?;
+            check_new_ip(conn, &row, &ip_string, max_tokens_per_ip)?;
+            let ids: Vec<i64> = proofs.iter().filter_map(|item| item.contract).collect();
+            let mut found: HashMap<i64, Contract> = contracts::of_token_by_ids(conn, row.id, &ids)?
+                .into_iter()
+                .map(|c| (c.id, c))
+                .collect();
+            let now = now_millis();
+            let mut extended = Vec::new();
+            let mut accepted = 0;
+            let mut outcomes = Vec::with_capacity(proofs.len());
+            for item in proofs {
+                let Some(contract) = item.contract.and_then(|id| found.get_mut(&id)) else {
+                    outcomes.push(Outcome::NotFound);
+                    continue;
+                };
+                let Some(proof) = item.proof else {
+                    outcomes.push(Outcome::Corrupted);
+                    continue;
+                };
+                let schedule = &mut contract.schedule;
+                let verdict = schedule.answer(&proof, &contract.root, contract.order, now);
+                if verdict == Answer::Accepted {
+                    contracts::save_schedule(conn, contract.id, schedule)?;
+                    extended.push(schedule.expiration());
+                    accepted += 1;
+                }
+                outcomes.push(Outcome::Answered(verdict));
             }
-            outcomes.push(Outcome::Answered(verdict));
-        }
-        if !extended.is_empty() {
-            // Contracts first, then the token: the order every writer locks them in.
-            let mut row = locked_token_row(conn, &row)?;
-            let mut uptime = row.uptime_state();
-            for expiration in &extended {
-                uptime.extended(*expiration);
+            if !extended.is_empty() {
+                // Contracts first, then the token: the order every writer locks them in.
+                let mut row = locked_token_row(conn, &row)?;
+                let mut uptime = row.uptime_state();
+                for expiration in &extended {
+                    uptime.extended(*expiration);
+                }
+                row.hbcount += accepted;
+                row.set_uptime_state(uptime, now);
+                tokens::save_stats(conn, &row)?;
             }
-            row.hbcount += accepted;
-            row.set_uptime_state(uptime, now);
-            tokens::save_stats(conn, &row)?;
-        }
-        Ok(outcomes)
-    })
-    .await
+            Ok(outcomes)
+        })
+        .await
 }

@@ -32,18 +32,20 @@ pub async fn all(
     token: Option<FarmerToken>,
 ) -> Result<Vec<(i64, Challenged)>, Error> {
     let key = state.key.clone();
-    super::write(&state.db, move |conn| {
-        let row = token_row(conn, token)?;
-        let mut refresher = Refresher::new(&key);
-        let mut items = Vec::new();
-        for mut contract in contracts::for_token(conn, row.id)? {
-            let challenged = refresher.refresh(conn, &mut contract)?;
-            items.push((contract.id, challenged));
-        }
-        refresher.record_last_due(conn, &row)?;
-        Ok(items)
-    })
-    .await
+    state
+        .db
+        .write(move |conn| {
+            let row = token_row(conn, token)?;
+            let mut refresher = Refresher::new(&key);
+            let mut items = Vec::new();
+            for mut contract in contracts::for_token(conn, row.id)? {
+                let challenged = refresher.refresh(conn, &mut contract)?;
+                items.push((contract.id, challenged));
+            }
+            refresher.record_last_due(conn, &row)?;
+            Ok(items)
+        })
+        .await
 }
 
 /// The contracts `ids` name (`None` names none), one outcome each, in order. A duplicate id
@@ -54,25 +56,28 @@ pub async fn selected(
     ids: Vec<Option<i64>>,
 ) -> Result<Vec<Challenged>, Error> {
     let key = state.key.clone();
-    super::write(&state.db, move |conn| {
-        let row = token_row(conn, token)?;
-        let wanted: Vec<i64> = ids.iter().flatten().copied().collect();
-        let mut found: HashMap<i64, Contract> = contracts::of_token_by_ids(conn, row.id, &wanted)?
-            .into_iter()
-            .map(|c| (c.id, c))
-            .collect();
-        let mut refresher = Refresher::new(&key);
-        let mut items = Vec::with_capacity(ids.len());
-        for id in ids {
-            items.push(match id.and_then(|id| found.get_mut(&id)) {
-                Some(contract) => refresher.refresh(conn, contract)?,
-                None => Challenged::NotFound,
-            });
-        }
-        refresher.record_last_due(conn, &row)?;
-        Ok(items)
-    })
-    .await
+    state
+        .db
+        .write(move |conn| {
+            let row = token_row(conn, token)?;
+            let wanted: Vec<i64> = ids.iter().flatten().copied().collect();
+            let mut found: HashMap<i64, Contract> =
+                contracts::of_token_by_ids(conn, row.id, &wanted)?
+                    .into_iter()
+                    .map(|c| (c.id, c))
+                    .collect();
+            let mut refresher = Refresher::new(&key);
+            let mut items = Vec::with_capacity(ids.len());
+            for id in ids {
+                items.push(match id.and_then(|id| found.get_mut(&id)) {
+                    Some(contract) => refresher.refresh(conn, contract)?,
+                    None => Challenged::NotFound,
+                });
+            }
+            refresher.record_last_due(conn, &row)?;
+            Ok(items)
+        })
+        .await
 }
 
 /// Moves schedules on at one instant and remembers the latest due time it issued.

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use service_kit::db::column;
 
-use super::{check_new_ip, ip_text, locked_token_row, seconds_until, token_row};
+use super::{check_new_ip, ip_text, seconds_until, token_row};
 use crate::app::AppState;
 use crate::db::contracts::{self, NewContract};
 use crate::db::{addresses, stats, tokens};
@@ -88,29 +88,33 @@ pub async fn allocate(
     // Expired contracts stop counting against the cap now, not at the next sweep. In a
     // transaction of its own: it locks contracts, tokens, then the address, the order every
     // writer follows, and the next one locks a token after reading the address.
-    super::write(&state.db, move |conn| {
-        let row = token_row(conn, token)?;
-        stats::expire_contracts_of_address(conn, row.address_id, now_millis())?;
-        Ok(())
-    })
-    .await?;
+    state
+        .db
+        .write(move |conn| {
+            let row = token_row(conn, token)?;
+            stats::expire_contracts_of_address(conn, row.address_id, now_millis())?;
+            Ok::<_, Error>(())
+        })
+        .await?;
     let limits = settings.clone();
-    let (row, sizes) = super::write(&state.db, move |conn| {
-        let row = token_row(conn, token)?;
-        if check_new_ip(conn, &row, &ip_string, limits.max_tokens_per_ip)? {
-            tokens::set_ip(conn, row.id, &ip_string, location.as_deref())?;
-        }
-        let address = addresses::find_by_id(conn, row.address_id)?;
-        let held = address.allocated()?;
-        let sizes = plan(
-            requested,
-            cap.saturating_sub(held),
-            limits.max_chunks_per_request,
-            limits.max_chunk_size,
-        );
-        Ok::<_, Error>((row, sizes))
-    })
-    .await?;
+    let (row, sizes) = state
+        .db
+        .write(move |conn| {
+            let row = token_row(conn, token)?;
+            if check_new_ip(conn, &row, &ip_string, limits.max_tokens_per_ip)? {
+                tokens::set_ip(conn, row.id, &ip_string, location.as_deref())?;
+            }
+            let address = addresses::find_by_id(conn, row.address_id)?;
+            let held = address.allocated()?;
+            let sizes = plan(
+                requested,
+                cap.saturating_sub(held),
+                limits.max_chunks_per_request,
+                limits.max_chunk_size,
+            );
+            Ok::<_, Error>((row, sizes))
+        })
+        .await?;
     if sizes.is_empty() {
         return Ok(Chunks { chunks: Vec::new() });
     }
@@ -132,61 +136,64 @@ pub async fn allocate(
     let stored_challenges: i32 = column::write("contracts.challenges", challenges)?;
     // Saturating on purpose: a cap beyond what the column can count is no cap.
     let cap = i64::try_from(cap).unwrap_or(i64::MAX);
-    super::write(&state.db, move |conn| {
-        // Locked before it is read: its counters are written back below.
-        let mut row = locked_token_row(conn, &row)?;
-        let now = now_millis();
-        let mut uptime = row.uptime_state();
-        let mut offers = Vec::with_capacity(generated.len());
-        for contract in generated {
-            let size: i64 = column::write("contracts.size", contract.size)?;
-            // Another request of the same address may have taken the room meanwhile.
-            if !addresses::reserve(conn, row.address_id, size, cap)? {
-                break;
+    state
+        .db
+        .write(move |conn| {
+            // Locked before it is read: its counters are written back below.
+            tokens::lock(conn, row.id)?;
+            let mut row = tokens::find(conn, &row.token)?.ok_or(Error::UnknownToken)?;
+            let now = now_millis();
+            let mut uptime = row.uptime_state();
+            let mut offers = Vec::with_capacity(generated.len());
+            for contract in generated {
+                let size: i64 = column::write("contracts.size", contract.size)?;
+                // Another request of the same address may have taken the room meanwhile.
+                if !addresses::reserve(conn, row.address_id, size, cap)? {
+                    break;
+                }
+                let schedule = Schedule::first(&key, &contract.s0, challenges, now, interval);
+                let id = contracts::insert(
+                    conn,
+                    &NewContract {
+                        token_id: row.id,
+                        seed: contract.seed.clone(),
+                        size,
+                        chunksz: column::write("contracts.chunksz", contract.tag.chunksz)?,
+                        challenges: stored_challenges,
+                        issued: 1,
+                        chain_seed: schedule.chain_seed.to_vec(),
+                        root: contract.root.to_vec(),
+                        tree_order: column::write("contracts.tree_order", contract.tag.tree.order)?,
+                        interval_secs,
+                        start_at: now,
+                        due_at: schedule.due,
+                        expiration: schedule.expiration(),
+                        answered: false,
+                        counted_online: true,
+                    },
+                )?;
+                uptime.contract_started(now, schedule.expiration());
+                row.online_contracts += 1;
+                row.online_size += size;
+                row.online = true;
+                row.last_due = Some(row.last_due.map_or(schedule.due, |d| d.max(schedule.due)));
+                let Some(challenge) = schedule.current() else {
+                    continue;
+                };
+                offers.push(ChunkOffer {
+                    file_hash: id,
+                    seed: contract.seed,
+                    size: contract.size,
+                    challenge,
+                    tag: contract.tag,
+                    due: seconds_until(schedule.due, now_millis()),
+                });
             }
-            let schedule = Schedule::first(&key, &contract.s0, challenges, now, interval);
-            let id = contracts::insert(
-                conn,
-                &NewContract {
-                    token_id: row.id,
-                    seed: contract.seed.clone(),
-                    size,
-                    chunksz: column::write("contracts.chunksz", contract.tag.chunksz)?,
-                    challenges: stored_challenges,
-                    issued: 1,
-                    chain_seed: schedule.chain_seed.to_vec(),
-                    root: contract.root.to_vec(),
-                    tree_order: column::write("contracts.tree_order", contract.tag.tree.order)?,
-                    interval_secs,
-                    start_at: now,
-                    due_at: schedule.due,
-                    expiration: schedule.expiration(),
-                    answered: false,
-                    counted_online: true,
-                },
-            )?;
-            uptime.contract_started(now, schedule.expiration());
-            row.online_contracts += 1;
-            row.online_size += size;
-            row.online = true;
-            row.last_due = Some(row.last_due.map_or(schedule.due, |d| d.max(schedule.due)));
-            let Some(challenge) = schedule.current() else {
-                continue;
-            };
-            offers.push(ChunkOffer {
-                file_hash: id,
-                seed: contract.seed,
-                size: contract.size,
-                challenge,
-                tag: contract.tag,
-                due: seconds_until(schedule.due, now_millis()),
-            });
-        }
-        row.set_uptime_state(uptime, now);
-        tokens::save_stats(conn, &row)?;
-        Ok(Chunks { chunks: offers })
-    })
-    .await
+            row.set_uptime_state(uptime, now);
+            tokens::save_stats(conn, &row)?;
+            Ok(Chunks { chunks: offers })
+        })
+        .await
 }
 
 #[cfg(test)]

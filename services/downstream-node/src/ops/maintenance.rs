@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use service_kit::db::{Database, DbConnection};
+use service_kit::db::{Backend, Database, in_transaction};
 
 use crate::db::addresses::{self, ImportReport};
 use crate::db::lock::{self, Upkeep};
@@ -15,29 +15,52 @@ pub async fn sweep(db: &Database) -> Result<SweepReport, Error> {
 }
 
 pub async fn sweep_at(db: &Database, now: Millis) -> Result<SweepReport, Error> {
-    db.run(move |conn| Ok::<_, Error>(stats::sweep(conn, now)?))
-        .await
+    let expired = db
+        .write(move |conn| Ok::<_, Error>(stats::expire_contracts(conn, now)?))
+        .await?;
+    let refreshed = refresh_uptime(db, now).await?;
+    Ok(SweepReport { expired, refreshed })
 }
 
 /// Deletes contracts expired more than a minute ago and refreshes every farmer's uptime.
 /// Safe beside other replicas doing the same (each contract is taken and deleted once).
 pub async fn cleandb(db: &Database) -> Result<usize, Error> {
     let now = now_millis();
-    db.run(move |conn| clean(conn, now)).await
+    let deleted = db
+        .write(move |conn| Ok::<_, Error>(stats::delete_expired(conn, now)?))
+        .await?;
+    refresh_uptime(db, now).await?;
+    Ok(deleted)
+}
+
+/// Every farmer's uptime, in a write of its own: it locks every token, which it must not
+/// wait for while holding the addresses an expiry released (`/chunk` locks a token, then its
+/// address).
+async fn refresh_uptime(db: &Database, now: Millis) -> Result<usize, Error> {
+    db.write(move |conn| Ok::<_, Error>(stats::refresh_uptime(conn, now)?))
+        .await
 }
 
 /// [`cleandb`] unless another replica is running it right now (then `None`, at once): what
 /// the scheduled run of every replica calls, so one of them does the work at a time.
 pub async fn cleandb_exclusive(db: &Database) -> Result<Option<usize>, Error> {
+    if db.backend() == Backend::Sqlite {
+        // One file, one writer: there is no other replica to keep out.
+        return cleandb(db).await.map(Some);
+    }
     let now = now_millis();
-    db.run(move |conn| lock::exclusive(conn, Upkeep::Cleandb, |conn| clean(conn, now)))
-        .await
-}
-
-fn clean(conn: &mut DbConnection, now: Millis) -> Result<usize, Error> {
-    let deleted = stats::delete_expired(conn, now)?;
-    stats::refresh_uptime(conn, now)?;
-    Ok(deleted)
+    // The lock belongs to a session, so both steps run on this one connection, each in a
+    // transaction of its own as `cleandb` runs them.
+    db.run(move |conn| {
+        lock::exclusive(conn, Upkeep::Cleandb, |conn| {
+            let deleted = in_transaction(conn, |conn| {
+                Ok::<_, Error>(stats::delete_expired(conn, now)?)
+            })?;
+            stats::refresh_uptime(conn, now)?;
+            Ok(deleted)
+        })
+    })
+    .await
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -86,10 +109,9 @@ pub async fn import_whitelist(
     let text = std::fs::read_to_string(path)
         .map_err(|err| WhitelistError::Read(path.display().to_string(), err))?;
     let entries = parse_whitelist(&text)?;
-    let report = super::write(db, move |conn| {
-        Ok(addresses::import(conn, &entries, keep_missing)?)
-    })
-    .await?;
+    let report = db
+        .write(move |conn| Ok::<_, Error>(addresses::import(conn, &entries, keep_missing)?))
+        .await?;
     Ok(report)
 }
 

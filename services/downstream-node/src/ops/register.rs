@@ -51,50 +51,52 @@ pub async fn create_token(
     let location = state.location_json(ip);
     let token = FarmerToken::generate();
     let created = token.as_hex();
-    super::write(&state.db, move |conn| {
-        let address = SjcxAddress::parse(&address_text);
-        let signed = signed.unwrap_or_default();
-        if settings.require_signature {
-            let address = address.ok_or(Error::InvalidAddress)?;
-            verify_message_lenient(address.bitcoin(), &signed.signature, &signed.message)
-                .map_err(|_| Error::SignatureInvalid)?;
-        }
-        if tokens::count_by_ip(conn, &ip_string)? >= i64::from(settings.max_tokens_per_ip) {
-            return Err(Error::IpDisallowed(settings.max_tokens_per_ip));
-        }
-        let address = address.ok_or(Error::InvalidAddress)?.to_string();
-        let row = if settings.require_whitelist {
-            addresses::find(conn, &address)?
-                .filter(|row| row.crowdsale_balance >= settings.min_balance)
-                .ok_or(Error::NotWhitelisted)?
-        } else {
-            addresses::find_or_create(conn, &address)?
-        };
-        let token_hex = token.as_hex();
-        let farmer_id = token.farmer_id();
-        tokens::insert(
-            conn,
-            &tokens::NewToken {
-                token: &token_hex,
-                farmer_id: farmer_id.as_str(),
-                address_id: row.id,
-                address: &address,
-                ip_address: &ip_string,
-                location: location.as_deref(),
-                message: &signed.message,
-                signature: &signed.signature,
-                created_at: now_millis(),
-                hbcount: 0,
-                online_contracts: 0,
-                online_size: 0,
-                online: false,
-                uptime: 0.0,
-                upsum_closed: 0,
-            },
-        )?;
-        Ok(())
-    })
-    .await?;
+    state
+        .db
+        .write(move |conn| {
+            let address = SjcxAddress::parse(&address_text);
+            let signed = signed.unwrap_or_default();
+            if settings.require_signature {
+                let address = address.ok_or(Error::InvalidAddress)?;
+                verify_message_lenient(address.bitcoin(), &signed.signature, &signed.message)
+                    .map_err(|_| Error::SignatureInvalid)?;
+            }
+            if tokens::count_by_ip(conn, &ip_string)? >= i64::from(settings.max_tokens_per_ip) {
+                return Err(Error::IpDisallowed(settings.max_tokens_per_ip));
+            }
+            let address = address.ok_or(Error::InvalidAddress)?.to_string();
+            let row = if settings.require_whitelist {
+                addresses::find(conn, &address)?
+                    .filter(|row| row.crowdsale_balance >= settings.min_balance)
+                    .ok_or(Error::NotWhitelisted)?
+            } else {
+                addresses::find_or_create(conn, &address)?
+            };
+            let token_hex = token.as_hex();
+            let farmer_id = token.farmer_id();
+            tokens::insert(
+                conn,
+                &tokens::NewToken {
+                    token: &token_hex,
+                    farmer_id: farmer_id.as_str(),
+                    address_id: row.id,
+                    address: &address,
+                    ip_address: &ip_string,
+                    location: location.as_deref(),
+                    message: &signed.message,
+                    signature: &signed.signature,
+                    created_at: now_millis(),
+                    hbcount: 0,
+                    online_contracts: 0,
+                    online_size: 0,
+                    online: false,
+                    uptime: 0.0,
+                    upsum_closed: 0,
+                },
+            )?;
+            Ok(())
+        })
+        .await?;
     log::info!("new farmer {} for {address}", token.farmer_id().as_str());
     Ok(TokenResponse::new(state, created))
 }
