@@ -11,7 +11,6 @@
 use std::fs::File;
 use std::io::Write;
 use std::path::Path;
-use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -19,8 +18,11 @@ use actix_web::web::Bytes;
 use ledger_sim::indy::{IndySim, rev_reg_def_json};
 use service_kit::testing::{bench_row, median_time};
 use sha2::{Digest, Sha256};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+
+#[path = "../tests/api/server_process.rs"]
+mod server_process;
+
+use server_process::ServerProcess;
 
 const SERVICE: &str = "tails-server";
 const MAX_CRED_NUM: u64 = 32_768;
@@ -272,12 +274,15 @@ async fn upload(client: &reqwest::Client, base: &str, id: &str, body: Bytes) {
     assert_eq!(status, 200, "{text}");
 }
 
-struct Server {
-    child: Child,
-    url: String,
+/// What the benchmark reads of the server process.
+trait Measured {
+    fn pid(&self) -> u32;
+    fn reset_peak_rss(&self);
+    fn cpu_seconds(&self) -> f64;
+    fn peak_rss_mib(&self) -> f64;
 }
 
-impl Server {
+impl Measured for ServerProcess {
     fn pid(&self) -> u32 {
         self.child.id().unwrap()
     }
@@ -309,49 +314,15 @@ impl Server {
     }
 }
 
-async fn spawn_server(storage: &Path, ledger_url: &str) -> Server {
+async fn spawn_server(storage: &Path, ledger_url: &str) -> ServerProcess {
     // `TAILS_BENCH_SERVER` runs another build of the server (for before/after comparisons).
     let binary = std::env::var_os("TAILS_BENCH_SERVER")
         .unwrap_or_else(|| env!("CARGO_BIN_EXE_tails-server").into());
-    let mut child = Command::new(binary)
-        .args([
-            "--host",
-            "127.0.0.1",
-            "--port",
-            "0",
-            "--log-level",
-            "warn,tails_server=info",
-        ])
-        .arg("--storage-path")
-        .arg(storage)
-        .args(["--indy-vdr-proxy-url", ledger_url])
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let url = loop {
-        let line = lines.next_line().await.unwrap().expect("server exited");
-        if let Some(url) = listening_url(&line) {
-            break url;
-        }
-    };
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    Server { child, url }
-}
-
-/// The base URL in the start-up line: "listening on port N" (or, from builds before
-/// service-kit's start-up, "listening on http://ADDR").
-fn listening_url(line: &str) -> Option<String> {
-    let at = line.find("listening on ")?;
-    let rest = line[at + "listening on ".len()..].trim();
-    Some(match rest.strip_prefix("port ") {
-        Some(port) => format!("http://127.0.0.1:{port}"),
-        None => rest.to_owned(),
-    })
+    // service-kit's start-up line names the port.
+    let log_level = "warn,tails_server=info,service_kit::startup=info";
+    let mut command = server_process::command(binary, storage, log_level);
+    command.args(["--indy-vdr-proxy-url", ledger_url]);
+    server_process::start(command).await
 }
 
 fn tails_file(max_cred_num: u64) -> Vec<u8> {

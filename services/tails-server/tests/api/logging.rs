@@ -1,11 +1,11 @@
 //! `--log-level` as the original and the bcgov chart spell it (`WARNING`): warnings stay on,
 //! info is off; an unknown name stops the binary at start-up with a clear message.
 
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use tokio::io::AsyncReadExt as _;
-use tokio::process::Command;
+
+use crate::server_process::command;
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -20,18 +20,14 @@ async fn warning_keeps_warnings_and_drops_info() {
     let storage = tempfile::tempdir().unwrap();
     let port = free_port();
     // No ledger: start-up warns "no ledger configured", then logs "listening on" at info.
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tails-server"))
-        .args(["--host", "127.0.0.1", "--log-level", "WARNING"])
-        .args(["--port", &port.to_string()])
-        .arg("--storage-path")
-        .arg(storage.path())
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
+    let mut child = command(
+        env!("CARGO_BIN_EXE_tails-server"),
+        storage.path(),
+        "WARNING",
+    )
+    .args(["--port", &port.to_string()])
+    .spawn()
+    .unwrap();
     let live = format!("http://127.0.0.1:{port}/health/live");
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
@@ -66,15 +62,8 @@ async fn warning_keeps_warnings_and_drops_info() {
 #[actix_web::test]
 async fn unknown_levels_are_refused_at_start() {
     let storage = tempfile::tempdir().unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_tails-server"))
-        .args(["--host", "127.0.0.1", "--port", "0", "--log-level", "LOUD"])
-        .arg("--storage-path")
-        .arg(storage.path())
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
+    let child = command(env!("CARGO_BIN_EXE_tails-server"), storage.path(), "LOUD")
+        .args(["--port", "0"])
         .spawn()
         .unwrap();
     let output = tokio::time::timeout(Duration::from_secs(20), child.wait_with_output())

@@ -14,5 +14,6 @@ mod limits;
 mod logging;
 mod openapi;
 mod processes;
+mod server_process;
 mod traversal;
 mod upload;

@@ -2,56 +2,14 @@
 //! one id from both, and a process killed mid-upload.
 
 use std::path::Path;
-use std::process::Stdio;
-
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
 
 use crate::helpers::*;
-
-pub struct ServerProcess {
-    pub child: Child,
-    pub url: String,
-}
+use crate::server_process::{self, ServerProcess};
 
 pub async fn spawn_process(storage: &Path, ledger_url: &str) -> ServerProcess {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tails-server"))
-        .args(["--host", "127.0.0.1", "--port", "0", "--log-level", "info"])
-        .arg("--storage-path")
-        .arg(storage)
-        .args(["--indy-vdr-proxy-url", ledger_url])
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let url = loop {
-        let line = lines
-            .next_line()
-            .await
-            .unwrap()
-            .expect("server exited before listening");
-        if let Some(url) = listening_url(&line) {
-            break url;
-        }
-    };
-    // Keep the pipe drained so logging never blocks the server.
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    ServerProcess { child, url }
-}
-
-/// The base URL in the start-up line: "listening on port N" (or, from builds before
-/// service-kit's start-up, "listening on http://ADDR").
-fn listening_url(line: &str) -> Option<String> {
-    let at = line.find("listening on ")?;
-    let rest = line[at + "listening on ".len()..].trim();
-    Some(match rest.strip_prefix("port ") {
-        Some(port) => format!("http://127.0.0.1:{port}"),
-        None => rest.to_owned(),
-    })
+    let mut command = server_process::command(env!("CARGO_BIN_EXE_tails-server"), storage, "info");
+    command.args(["--indy-vdr-proxy-url", ledger_url]);
+    server_process::start(command).await
 }
 
 #[actix_web::test]
