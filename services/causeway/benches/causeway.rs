@@ -16,6 +16,7 @@ use secp256k1::SecretKey;
 use serde_json::{Value, json};
 use service_kit::bitcoin::{BitcoinAddress, Network, sign_message, verify_message};
 use service_kit::db::Backend;
+use service_kit::startup::Service as _;
 use service_kit::testing::{TestDatabase, bench_row, median_time, server_url, url_variable};
 
 const CONNECTIONS: usize = 64;
@@ -133,17 +134,17 @@ struct Owner {
 
 /// Puts and gets per second on a fresh server over `url`.
 async fn throughput(url: String) -> (f64, f64) {
-    let settings = Settings {
-        port: 0,
-        database_url: url,
+    let mut settings = Settings {
         bucket_bytes: 1 << 40,
         bucket_transfer_bytes: 1 << 50,
         free_buckets: 1,
-        log_level: "warn".to_owned(),
         ..Settings::default()
     };
+    settings.server.port = 0;
+    settings.database.database_url = url;
+    settings.log.log_level = "warn".to_owned();
     service_kit::server::init_logging("warn");
-    let app = Application::build(settings).unwrap();
+    let app = Application::build(settings).await.unwrap();
     let base = format!("http://127.0.0.1:{}", app.port());
     let handle = app.handle();
     let served = tokio::spawn(app.run());

@@ -1,5 +1,6 @@
-//! The one error enum of causeway. Bodies are `{"error": msg, "status": "error: msg"}`;
-//! messages that python-rein prints or the original sent are kept word for word.
+//! The one error enum of causeway, in domain terms, and the only place that maps it to HTTP.
+//! Bodies are `{"error": msg, "status": "error: msg"}`; messages that python-rein prints or
+//! the original sent are kept word for word.
 
 use actix_web::http::StatusCode;
 use ledger_client::LedgerError;
@@ -7,7 +8,7 @@ use service_kit::db::{DbError, Unavailable};
 use service_kit::error::{JsonErrorAndStatus, ServiceError};
 
 #[derive(Debug, thiserror::Error)]
-pub enum ApiError {
+pub enum Error {
     #[error("JSON Decode failed")]
     JsonDecode,
     #[error("Missing parameter: {0}")]
@@ -59,43 +60,39 @@ pub enum ApiError {
     /// `/get` waited for transfer accounting that could not be written (database away).
     #[error("transfer accounting not written; try again later")]
     TransferNotWritten,
-    /// The SQLite writer could not commit the operation's batch, or is gone.
-    #[error("write transaction failed")]
-    WriteFailed,
-    /// The SQLite writer's batch failed for want of disk space.
-    #[error("database disk full")]
-    DatabaseFull,
+    /// A batcher (`db::batcher`) stopped before it answered, or its batch could not run.
+    #[error("batch not run")]
+    BatchFailed,
     #[error(transparent)]
     Db(#[from] DbError),
     #[error(transparent)]
     Query(#[from] diesel::result::Error),
 }
 
-impl ApiError {
+impl Error {
     pub fn invalid(field: &'static str, reason: impl ToString) -> Self {
-        ApiError::Invalid {
+        Error::Invalid {
             field,
             reason: reason.to_string(),
         }
     }
 }
 
-impl ServiceError for ApiError {
+impl ServiceError for Error {
     type Format = JsonErrorAndStatus;
 
     fn database_unavailable(&self) -> Option<Unavailable> {
         match self {
-            ApiError::Db(err) => err.unavailable(),
-            ApiError::Query(err) => Unavailable::of_query(err),
-            ApiError::TransferNotWritten => Some(Unavailable::Away),
-            ApiError::BatchUnavailable(kind) => Some(*kind),
-            ApiError::DatabaseFull => Some(Unavailable::StorageFull),
+            Error::Db(err) => err.unavailable(),
+            Error::Query(err) => Unavailable::of_query(err),
+            Error::TransferNotWritten => Some(Unavailable::Away),
+            Error::BatchUnavailable(kind) => Some(*kind),
             _ => None,
         }
     }
 
     fn status(&self) -> StatusCode {
-        use ApiError::*;
+        use Error::*;
         match self {
             JsonDecode | Missing(_) | Invalid { .. } | MalformedSignature(_) => {
                 StatusCode::BAD_REQUEST
@@ -111,9 +108,9 @@ impl ServiceError for ApiError {
             KeyNotFound | DeleteNotFound | NoRoute => StatusCode::NOT_FOUND,
             NoLedger | TransferNotWritten | BatchUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Ledger(_) => StatusCode::BAD_GATEWAY,
-            WriteFailed | DatabaseFull | Db(_) | Query(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            BatchFailed | Db(_) | Query(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 }
 
-service_kit::impl_response_error!(ApiError);
+service_kit::impl_response_error!(Error);

@@ -25,7 +25,7 @@ use tokio::sync::{Notify, watch};
 use crate::AppState;
 use crate::db::buckets::{self, Served};
 use crate::domain::Key;
-use crate::error::ApiError;
+use crate::error::Error;
 
 /// How long a read waits for flushes before it gives up (the database is away, say).
 const MAX_WAIT: Duration = Duration::from_secs(10);
@@ -80,6 +80,7 @@ impl Transfer {
             generation: watch::Sender::new(0),
             wake: Notify::new(),
             flushing: tokio::sync::Mutex::new(()),
+            // A setting beyond i64 means "never flush for size": it saturates.
             threshold: i64::try_from(threshold_bytes.max(1)).unwrap_or(i64::MAX),
             interval: interval.max(Duration::from_millis(1)),
         }
@@ -172,7 +173,7 @@ impl Transfer {
     }
 
     /// Writes everything served so far in one transaction.
-    pub async fn flush(&self, state: &AppState) -> Result<(), ApiError> {
+    pub async fn flush(&self, state: &AppState) -> Result<(), Error> {
         let _one_at_a_time = self.flushing.lock().await;
         let batch = self.take();
         if batch.is_empty() {
@@ -182,7 +183,8 @@ impl Transfer {
         let written = batch.clone();
         // An error rolls the whole flush back: its bytes are pending again.
         let outcome = state
-            .write(move |conn| Ok(buckets::record_transfer(conn, &written, now)?))
+            .db
+            .write(move |conn| Ok::<_, Error>(buckets::record_transfer(conn, &written, now)?))
             .await;
         self.settle(batch, outcome.is_ok());
         outcome
@@ -209,32 +211,32 @@ impl Transfer {
 }
 
 /// `/get`: the value, once its size fits the owner's transfer (see the module's rule).
-pub async fn serve(state: &AppState, key: &Key) -> Result<String, ApiError> {
+pub async fn serve(state: &AppState, key: &Key) -> Result<String, Error> {
     let ledger = &state.transfer;
     let mut generations = ledger.generation.subscribe();
     let deadline = Instant::now() + MAX_WAIT;
     loop {
         let seen = *generations.borrow_and_update();
         let now = crate::domain::time::now();
-        let doc = state
-            .read_document(key, now)
+        let doc = crate::ops::kv::read(state, key, now)
             .await?
-            .ok_or(ApiError::KeyNotFound)?;
+            .ok_or(Error::KeyNotFound)?;
+        // In memory: a value is at most `max_value_bytes`, far below i64::MAX.
         let bytes = i64::try_from(doc.value.len()).unwrap_or(i64::MAX);
         match ledger.admit(seen, &doc.owner, doc.bucket_id, bytes, doc.room) {
             Admission::Served => return Ok(doc.value),
-            Admission::Exhausted => return Err(ApiError::TransferExhausted),
+            Admission::Exhausted => return Err(Error::TransferExhausted),
             Admission::ReadAgain => {}
             Admission::AwaitFlush => {
                 let left = deadline.saturating_duration_since(Instant::now());
                 match tokio::time::timeout(left, generations.changed()).await {
                     Ok(Ok(())) => {}
-                    _ => return Err(ApiError::TransferNotWritten),
+                    _ => return Err(Error::TransferNotWritten),
                 }
             }
         }
         if Instant::now() >= deadline {
-            return Err(ApiError::TransferNotWritten);
+            return Err(Error::TransferNotWritten);
         }
     }
 }

@@ -7,16 +7,8 @@ use service_kit::db::{Backend, DbConnection};
 use super::prepared::{Bind, Statement};
 
 use super::schema::{buckets, documents};
-use crate::domain::bucket::Bucket;
+use crate::domain::bucket::{Bucket, BucketTerms};
 use crate::domain::time::DAY_SECS;
-
-/// The size of a new bucket, from the settings.
-#[derive(Debug, Clone, Copy)]
-pub struct BucketTerms {
-    pub bytes: i64,
-    pub transfer_bytes: i64,
-    pub term_days: i64,
-}
 
 pub fn list(conn: &mut DbConnection, owner: &str) -> QueryResult<Vec<Bucket>> {
     buckets::table

@@ -1,20 +1,17 @@
-//! Tables, and the operations on them that must happen together. Every function takes the
-//! connection it runs on; callers decide the transaction (`AppState::write`).
+//! Queries: functions of a connection returning diesel results. Callers (`crate::ops`) decide
+//! the transaction.
 
-pub mod accounts;
+pub mod batcher;
 pub mod buckets;
 pub mod deposits;
 pub mod documents;
-pub mod kv;
 pub mod nonces;
 pub mod owners;
 pub mod prepared;
 pub mod put_batch;
-pub mod read_batch;
 pub mod schema;
 pub mod search;
 pub mod stats;
-pub mod writer;
 
 use diesel_migrations::embed_migrations;
 use service_kit::db::Migrations;

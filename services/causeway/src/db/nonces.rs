@@ -2,7 +2,6 @@ use diesel::prelude::*;
 use service_kit::db::DbConnection;
 
 use super::schema::{nonces, used_messages};
-use crate::error::ApiError;
 
 /// The owner's nonce and when it was issued.
 pub fn current(conn: &mut DbConnection, owner: &str) -> QueryResult<Option<(String, i64)>> {
@@ -33,44 +32,18 @@ pub fn clear(conn: &mut DbConnection, owner: &str) -> QueryResult<()> {
     Ok(())
 }
 
-/// `Ok` when `nonce` is the owner's live nonce.
-pub fn check(
-    conn: &mut DbConnection,
-    owner: &str,
-    nonce: &str,
-    now: i64,
-    ttl: i64,
-) -> Result<(), ApiError> {
-    matches(current(conn, owner)?, nonce, now, ttl)
-}
-
-/// `Ok` when `nonce` is `current`, the owner's nonce and when it was issued, and still live.
-pub fn matches(
-    current: Option<(String, i64)>,
-    nonce: &str,
-    now: i64,
-    ttl: i64,
-) -> Result<(), ApiError> {
-    match current {
-        Some((stored, issued)) if stored == nonce && now < issued.saturating_add(ttl) => Ok(()),
-        _ => Err(ApiError::BadNonce),
-    }
-}
-
-/// Records an accepted request; a second acceptance of the same signed text is a replay.
-pub fn remember(conn: &mut DbConnection, owner: &str, digest: &str) -> Result<(), ApiError> {
-    diesel::insert_into(used_messages::table)
+/// Records an accepted request; `false` when the same signed text was recorded before (a
+/// replay).
+pub fn remember(conn: &mut DbConnection, owner: &str, digest: &str) -> QueryResult<bool> {
+    let inserted = diesel::insert_into(used_messages::table)
         .values((
             used_messages::owner.eq(owner),
             used_messages::digest.eq(digest),
         ))
-        .execute(conn)
-        .map(drop)
-        .map_err(|err| {
-            if super::is_unique_violation(&err) {
-                ApiError::Replay
-            } else {
-                err.into()
-            }
-        })
+        .execute(conn);
+    match inserted {
+        Ok(_) => Ok(true),
+        Err(err) if super::is_unique_violation(&err) => Ok(false),
+        Err(err) => Err(err),
+    }
 }

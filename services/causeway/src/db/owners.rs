@@ -6,7 +6,6 @@ use super::buckets;
 use super::prepared::{Bind, Statement};
 use super::schema::{documents, owners};
 use crate::domain::Owner;
-use crate::error::ApiError;
 
 /// Registers an owner unless it exists, with a provisional (unbound) delegate. An existing
 /// owner is left as it is: an unsigned registration never replaces a delegate, provisional
@@ -157,7 +156,7 @@ pub fn before_put(
     key: &str,
     digest: &str,
     now: i64,
-) -> Result<BeforePut, ApiError> {
+) -> QueryResult<BeforePut> {
     use diesel::sql_types::{BigInt, Nullable};
     macro_rules! before_put_sql {
         ($with:literal, $fresh:literal) => {
@@ -206,11 +205,7 @@ pub fn before_put(
         )>::new(sql, binds)
         .get_result(conn)?;
     if !postgres {
-        fresh = match super::nonces::remember(conn, owner, digest) {
-            Ok(()) => true,
-            Err(ApiError::Replay) => false,
-            Err(err) => return Err(err),
-        };
+        fresh = super::nonces::remember(conn, owner, digest)?;
     }
     Ok(BeforePut {
         nonce: nonce.zip(issued),

@@ -2,6 +2,14 @@ use serde::Serialize;
 
 use super::time::format_timestamp;
 
+/// The size of a new bucket, from the settings.
+#[derive(Debug, Clone, Copy)]
+pub struct BucketTerms {
+    pub bytes: i64,
+    pub transfer_bytes: i64,
+    pub term_days: i64,
+}
+
 /// A bucket as stored.
 #[derive(Debug, Clone, PartialEq, Eq, diesel::Queryable, diesel::Selectable)]
 #[diesel(table_name = crate::db::schema::buckets)]

@@ -1,4 +1,4 @@
-use crate::error::ApiError;
+use crate::error::Error;
 
 /// Longest key: the width of the original's `kv.key varchar(64)`.
 pub const MAX_KEY_CHARS: usize = 64;
@@ -10,12 +10,12 @@ pub const MAX_KEY_CHARS: usize = 64;
 pub struct Key(String);
 
 impl Key {
-    pub fn parse(s: &str) -> Result<Self, ApiError> {
+    pub fn parse(s: &str) -> Result<Self, Error> {
         if s.is_empty() {
-            return Err(ApiError::invalid("key", "empty"));
+            return Err(Error::invalid("key", "empty"));
         }
         if s.len() > MAX_KEY_CHARS {
-            return Err(ApiError::invalid(
+            return Err(Error::invalid(
                 "key",
                 format!("longer than {MAX_KEY_CHARS} characters"),
             ));
@@ -24,7 +24,7 @@ impl Key {
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
         {
-            return Err(ApiError::invalid(
+            return Err(Error::invalid(
                 "key",
                 "only A-Z, a-z, 0-9, '-', '_' and '.' are allowed",
             ));
@@ -43,12 +43,12 @@ impl Key {
 pub struct Value(String);
 
 impl Value {
-    pub fn parse(s: String, max: usize) -> Result<Self, ApiError> {
+    pub fn parse(s: String, max: usize) -> Result<Self, Error> {
         if s.is_empty() {
-            return Err(ApiError::invalid("value", "empty"));
+            return Err(Error::invalid("value", "empty"));
         }
         if s.len() > max {
-            return Err(ApiError::ValueTooLarge(max));
+            return Err(Error::ValueTooLarge(max));
         }
         Ok(Self(s))
     }
@@ -64,7 +64,7 @@ impl Value {
 
 /// Storage a document takes: its key and value in UTF-8 bytes.
 pub fn stored_size(key: &Key, value: &Value) -> i64 {
-    // Both are bounded (64 chars, max_value_bytes), far below i64::MAX.
+    // In memory, and both are bounded (64 chars, max_value_bytes), far below i64::MAX.
     i64::try_from(key.0.len() + value.0.len()).unwrap_or(i64::MAX)
 }
 
@@ -88,7 +88,7 @@ mod tests {
         assert!(Value::parse("é".repeat(4096), 8192).is_ok());
         assert!(matches!(
             Value::parse("é".repeat(4097), 8192),
-            Err(ApiError::ValueTooLarge(8192))
+            Err(Error::ValueTooLarge(8192))
         ));
         assert!(Value::parse(String::new(), 8192).is_err());
         let key = Key::parse("k").unwrap();

@@ -9,9 +9,12 @@ pub mod nonce;
 pub mod pricing;
 pub mod signed;
 pub mod time;
+pub mod write;
 
-pub use address::{Owner, parse_address};
+pub use address::{Owner, Registration, parse_address};
 pub use enrollment::Enrollment;
 pub use key::{Key, Value};
 pub use nonce::Nonce;
 pub use pricing::Sats;
+pub use time::Clock;
+pub use write::{Delete, Put};

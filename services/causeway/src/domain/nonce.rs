@@ -1,6 +1,7 @@
 use rand::RngCore;
 
-use crate::error::ApiError;
+use super::time::Clock;
+use crate::error::Error;
 
 /// 32 lowercase hex characters (128 random bits). Anything else, the empty string and null
 /// included, is never a valid nonce.
@@ -8,11 +9,11 @@ use crate::error::ApiError;
 pub struct Nonce(String);
 
 impl Nonce {
-    pub fn parse(s: &str) -> Result<Self, ApiError> {
+    pub fn parse(s: &str) -> Result<Self, Error> {
         if s.len() == 32 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
             Ok(Self(s.to_owned()))
         } else {
-            Err(ApiError::BadNonce)
+            Err(Error::BadNonce)
         }
     }
 
@@ -24,6 +25,18 @@ impl Nonce {
 
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// `Ok` when this is `current` (the owner's nonce and when it was issued) and still live.
+    pub fn check(&self, current: Option<(String, i64)>, clock: Clock) -> Result<(), Error> {
+        match current {
+            Some((stored, issued))
+                if stored == self.0 && clock.now < issued.saturating_add(clock.nonce_ttl) =>
+            {
+                Ok(())
+            }
+            _ => Err(Error::BadNonce),
+        }
     }
 }
 

@@ -20,10 +20,6 @@ impl Sats {
     pub fn to_btc(self) -> f64 {
         self.0 as f64 / 100_000_000.0
     }
-
-    pub fn as_i64(self) -> i64 {
-        i64::try_from(self.0).unwrap_or(i64::MAX)
-    }
 }
 
 impl fmt::Display for Sats {

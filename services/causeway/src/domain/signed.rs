@@ -7,7 +7,7 @@ use service_kit::bitcoin::{BitcoinAddress, SignatureError, message_digest, verif
 
 use super::key::{Key, Value};
 use super::nonce::Nonce;
-use crate::error::ApiError;
+use crate::error::Error;
 
 /// `/put`: `key + value + signature_address + nonce` (python-rein `cli.py`, causeway
 /// `cserver.py`).
@@ -48,12 +48,12 @@ pub fn verify(
     signer: &BitcoinAddress,
     signature: &str,
     message: &str,
-    refused: ApiError,
-) -> Result<(), ApiError> {
+    refused: Error,
+) -> Result<(), Error> {
     match verify_message(signer, signature.trim(), message) {
         Ok(()) => Ok(()),
         Err(SignatureError::AddressMismatch | SignatureError::Unrecoverable) => Err(refused),
-        Err(malformed) => Err(ApiError::MalformedSignature(malformed.to_string())),
+        Err(malformed) => Err(Error::MalformedSignature(malformed.to_string())),
     }
 }
 
@@ -76,20 +76,15 @@ mod tests {
             "4d2415d4df72d45f020ba292b7fceadc1360453b3545d4d27d4d42fc40e9bc8a"
         );
         let sig = "HyI4CUUxo5ep6d+wf5Ad+IeizCCsMbIRg/utIzGzqqdzZtqnHlcYrm9pAVlksLbzyP98noPVVO7fna6NFPLLGDo=";
-        assert!(verify(&signer, sig, &message, ApiError::IncorrectSignature).is_ok());
+        assert!(verify(&signer, sig, &message, Error::IncorrectSignature).is_ok());
         let cleared = format!("G{}", &sig[1..]);
         assert!(matches!(
-            verify(&signer, &cleared, &message, ApiError::IncorrectSignature),
-            Err(ApiError::IncorrectSignature)
+            verify(&signer, &cleared, &message, Error::IncorrectSignature),
+            Err(Error::IncorrectSignature)
         ));
         assert!(matches!(
-            verify(
-                &signer,
-                "not base64!",
-                &message,
-                ApiError::IncorrectSignature
-            ),
-            Err(ApiError::MalformedSignature(_))
+            verify(&signer, "not base64!", &message, Error::IncorrectSignature),
+            Err(Error::MalformedSignature(_))
         ));
     }
 
@@ -98,6 +93,6 @@ mod tests {
         let signer = BitcoinAddress::parse(BOB).unwrap();
         let message = address_message("bob@example.com", &signer);
         let sig = "H9OXAeXSbEr4t5XCX5m8lkxWdZ37IqdMEY2CG3jytlTWMqAA8JSORdephK3OSZ9/jbPxa5ZzMAzBMoOtvAKpntQ=";
-        assert!(verify(&signer, sig, &message, ApiError::InvalidSignature).is_ok());
+        assert!(verify(&signer, sig, &message, Error::InvalidSignature).is_ok());
     }
 }

@@ -14,6 +14,13 @@ pub fn format_timestamp(secs: i64) -> String {
 
 pub const DAY_SECS: i64 = 86_400;
 
+/// When a request happens and how long nonces live.
+#[derive(Debug, Clone, Copy)]
+pub struct Clock {
+    pub now: i64,
+    pub nonce_ttl: i64,
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]

@@ -4,14 +4,13 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use serde_json::json;
+use service_kit::bitcoin::BitcoinAddress;
 
 use super::{address_param, require, success};
 use crate::AppState;
-use crate::db::{accounts, buckets, owners};
-use crate::domain::signed::{self, address_message, balance_message};
 use crate::domain::{Nonce, Sats};
-use crate::error::ApiError;
-use crate::payments;
+use crate::error::Error;
+use crate::ops::accounts::{self, AddressRequest, BalanceRequest};
 
 #[derive(Debug, Deserialize)]
 pub struct AccountParams {
@@ -24,34 +23,35 @@ pub struct AccountParams {
     signature: Option<String>,
 }
 
+impl AccountParams {
+    /// The signer, and the owner it acts for (on the signer's network).
+    fn parties(&self) -> Result<(BitcoinAddress, BitcoinAddress), Error> {
+        let signer = address_param(&self.address, "address", None)?;
+        let owner = match &self.owner {
+            Some(_) => address_param(&self.owner, "owner", Some(signer.network()))?,
+            None => signer,
+        };
+        Ok((signer, owner))
+    }
+}
+
 /// `address`, `contact`, `signature` over `contact + "," + address`.
 pub async fn address(
     state: web::Data<AppState>,
     params: web::Query<AccountParams>,
-) -> Result<HttpResponse, ApiError> {
-    let signer = address_param(&params.address, "address", None)?;
-    let owner = match &params.owner {
-        Some(_) => address_param(&params.owner, "owner", Some(signer.network()))?,
-        None => signer,
+) -> Result<HttpResponse, Error> {
+    let (signer, owner) = params.parties()?;
+    let request = AddressRequest {
+        signer,
+        owner,
+        contact: params.contact.clone().unwrap_or_default(),
+        signature: require(&params.signature, "signature")?.to_owned(),
     };
-    let contact = params.contact.clone().unwrap_or_default();
-    let signature = require(&params.signature, "signature")?.to_owned();
-    let message = address_message(&contact, &signer);
-    let who = owner.to_string();
-    signed::verify(&signer, &signature, &message, ApiError::InvalidSignature)?;
-    state
-        .db
-        .run(move |conn| {
-            owners::find(conn, &who)?
-                .ok_or(ApiError::UserNotFound)?
-                .authorise(&signer)
-        })
-        .await?;
-    let owner = owner.to_string();
-    let deposit = payments::deposit_address(&state, &owner).await?;
+    let deposit = accounts::address(&state, request).await?;
     Ok(success(
         StatusCode::OK,
-        json!({"address": deposit, "owner": owner, "price": state.price().to_btc_string()}),
+        json!({"address": deposit, "owner": owner.to_string(),
+               "price": state.price().to_btc_string()}),
     ))
 }
 
@@ -59,35 +59,26 @@ pub async fn address(
 pub async fn balance(
     state: web::Data<AppState>,
     params: web::Query<AccountParams>,
-) -> Result<HttpResponse, ApiError> {
-    let signer = address_param(&params.address, "address", None)?;
-    let owner = match &params.owner {
-        Some(_) => address_param(&params.owner, "owner", Some(signer.network()))?,
-        None => signer,
+) -> Result<HttpResponse, Error> {
+    let (signer, owner) = params.parties()?;
+    let request = BalanceRequest {
+        signer,
+        owner,
+        nonce: Nonce::parse(params.nonce.as_deref().unwrap_or_default())?,
+        signature: require(&params.signature, "signature")?.to_owned(),
     };
-    let nonce = Nonce::parse(params.nonce.as_deref().unwrap_or_default())?;
-    let signature = require(&params.signature, "signature")?.to_owned();
-    let message = balance_message(&owner, &nonce);
-    let clock = state.clock();
-    signed::verify(&signer, &signature, &message, ApiError::InvalidSignature)?;
-    state
-        .db
-        .run(move |conn| accounts::authorise_read(conn, &owner, &signer, &nonce, clock))
-        .await?;
-    let owner = owner.to_string();
-    let (received, addresses) = payments::received(&state, &owner).await?;
-    let who = owner.clone();
-    let spent = state.query(move |conn| buckets::spent(conn, &who)).await?;
-    let balance = received - spent;
+    let found = accounts::balance(&state, request).await?;
+    let balance = found.received - found.spent;
     Ok(success(
         StatusCode::OK,
         json!({
-            "owner": owner,
-            "received_sats": received,
-            "spent_sats": spent,
+            "owner": found.owner,
+            "received_sats": found.received,
+            "spent_sats": found.spent,
             "balance_sats": balance,
-            "balance": Sats(u64::try_from(balance).unwrap_or(0)).to_btc_string(),
-            "addresses": addresses,
+            // Spent beyond what was received (bought while buckets were free) shows as 0.
+            "balance": Sats(balance.max(0).unsigned_abs()).to_btc_string(),
+            "addresses": found.addresses,
         }),
     ))
 }

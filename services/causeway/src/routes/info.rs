@@ -6,8 +6,8 @@ use serde_json::json;
 
 use super::success;
 use crate::AppState;
-use crate::db::stats;
-use crate::error::ApiError;
+use crate::error::Error;
+use crate::ops::info;
 
 const MIB: u64 = 1024 * 1024;
 
@@ -61,18 +61,14 @@ pub async fn info() -> HttpResponse {
     HttpResponse::Ok().json(json!(["/", "/help", "/info", "/price", "/status"]))
 }
 
-pub async fn status(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let now = state.clock().now;
-    let (stored, free) = state
-        .db
-        .run(move |conn| Ok::<_, ApiError>((stats::stored(conn)?, stats::free(conn, now)?)))
-        .await?;
+pub async fn status(state: web::Data<AppState>) -> Result<HttpResponse, Error> {
+    let status = info::status(&state).await?;
     Ok(success(
         StatusCode::OK,
         json!({
             "uptime": state.started.elapsed().as_secs().to_string(),
-            "stored": stored.to_string(),
-            "free": free.to_string(),
+            "stored": status.stored.to_string(),
+            "free": status.free.to_string(),
             "price": state.price().to_btc_string(),
         }),
     ))

@@ -1,57 +1,54 @@
-//! The route table and what handlers share: reading parameters from JSON bodies, forms or
-//! query strings, and the success envelope.
+//! HTTP only. The route table and what handlers share: parameters into domain types, and the
+//! answer envelopes.
 
 pub mod account;
 pub mod bitcoin;
 pub mod buckets;
+pub mod extract;
 pub mod info;
 pub mod kv;
 pub mod nonce;
 pub mod openapi;
 pub mod query;
 
+use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
-use actix_web::web::{self, Bytes};
-use actix_web::{HttpMessage, HttpRequest, HttpResponse};
-use serde::de::DeserializeOwned;
+use actix_web::web;
 use serde::{Deserialize, Deserializer};
 use serde_json::{Value, json};
 use service_kit::bitcoin::{BitcoinAddress, Network};
-use service_kit::body::BodyError;
 use service_kit::error::{JsonErrorAndStatus, extractors};
 
 use crate::AppState;
 use crate::domain::parse_address;
-use crate::error::ApiError;
+use crate::error::Error;
 
 /// Registers every route of causeway; production and tests use this same table.
-pub fn configure(state: AppState) -> impl Fn(&mut web::ServiceConfig) + Clone + Send + 'static {
-    move |cfg: &mut web::ServiceConfig| {
-        cfg.app_data(web::Data::new(state.clone()))
-            .app_data(extractors::query::<JsonErrorAndStatus>())
-            .route("/", web::get().to(info::help))
-            .route("/help", web::get().to(info::help))
-            .route("/info", web::get().to(info::info))
-            .route("/status", web::get().to(info::status))
-            .route("/price", web::get().to(info::price))
-            .route("/get", web::get().to(kv::get))
-            .route("/put", web::post().to(kv::put))
-            .route("/delete", web::post().to(kv::delete))
-            .route("/nonce", web::get().to(nonce::nonce))
-            .route("/request", web::get().to(buckets::request))
-            .route("/buy", web::get().to(buckets::buy))
-            .route("/address", web::get().to(account::address))
-            .route("/balance", web::get().to(account::balance))
-            .route("/query", web::get().to(query::query))
-            .route("/bitcoin", web::get().to(bitcoin::bitcoin))
-            .route("/bitcoin", web::post().to(bitcoin::bitcoin))
-            .route("/openapi.json", web::get().to(openapi::openapi))
-            .default_service(web::to(not_found));
-    }
+pub fn configure(cfg: &mut web::ServiceConfig, state: AppState) {
+    cfg.app_data(web::Data::new(state))
+        .app_data(extractors::query::<JsonErrorAndStatus>())
+        .route("/", web::get().to(info::help))
+        .route("/help", web::get().to(info::help))
+        .route("/info", web::get().to(info::info))
+        .route("/status", web::get().to(info::status))
+        .route("/price", web::get().to(info::price))
+        .route("/get", web::get().to(kv::get))
+        .route("/put", web::post().to(kv::put))
+        .route("/delete", web::post().to(kv::delete))
+        .route("/nonce", web::get().to(nonce::nonce))
+        .route("/request", web::get().to(buckets::request))
+        .route("/buy", web::get().to(buckets::buy))
+        .route("/address", web::get().to(account::address))
+        .route("/balance", web::get().to(account::balance))
+        .route("/query", web::get().to(query::query))
+        .route("/bitcoin", web::get().to(bitcoin::bitcoin))
+        .route("/bitcoin", web::post().to(bitcoin::bitcoin))
+        .route("/openapi.json", web::get().to(openapi::openapi))
+        .default_service(web::to(not_found));
 }
 
-async fn not_found() -> Result<HttpResponse, ApiError> {
-    Err(ApiError::NoRoute)
+async fn not_found() -> Result<HttpResponse, Error> {
+    Err(Error::NoRoute)
 }
 
 /// A success answer: `result` and `status` are both `"success"`, beside `fields`.
@@ -77,10 +74,10 @@ pub fn logical_error(message: &str, fields: Value) -> HttpResponse {
     HttpResponse::Ok().json(body)
 }
 
-pub fn require<'a>(value: &'a Option<String>, name: &'static str) -> Result<&'a str, ApiError> {
+pub fn require<'a>(value: &'a Option<String>, name: &'static str) -> Result<&'a str, Error> {
     match value.as_deref() {
         Some(v) if !v.is_empty() => Ok(v),
-        _ => Err(ApiError::Missing(name)),
+        _ => Err(Error::Missing(name)),
     }
 }
 
@@ -99,11 +96,11 @@ pub fn address_param(
     value: &Option<String>,
     name: &'static str,
     network: Option<Network>,
-) -> Result<BitcoinAddress, ApiError> {
+) -> Result<BitcoinAddress, Error> {
     let text = require(value, name)?;
     match network {
         Some(network) => parse_address(text, network, name),
-        None => BitcoinAddress::parse(text.trim()).map_err(|e| ApiError::invalid(name, e)),
+        None => BitcoinAddress::parse(text.trim()).map_err(|e| Error::invalid(name, e)),
     }
 }
 
@@ -124,33 +121,4 @@ pub fn flag<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<bool>, 
             Raw::Text(s) => matches!(s.as_str(), "True" | "true" | "1"),
         }),
     )
-}
-
-/// Reads a request body up to `limit` bytes; beyond it the answer is 413 in causeway's format.
-pub async fn read_body(payload: web::Payload, limit: usize) -> Result<Bytes, ApiError> {
-    service_kit::body::read(payload, limit)
-        .await
-        .map_err(|err| match err {
-            BodyError::TooLarge(limit) => ApiError::BodyTooLarge(limit),
-            BodyError::Unreadable(reason) => ApiError::invalid("body", reason),
-        })
-}
-
-/// Parameters of a POST: a form body, else a JSON body whatever its content type (the
-/// original read `request.data`), else the query string (the seed's parameters).
-pub fn post_params<T: DeserializeOwned>(req: &HttpRequest, body: &[u8]) -> Result<T, ApiError> {
-    if req.content_type() == "application/x-www-form-urlencoded" {
-        let text = std::str::from_utf8(body).map_err(|e| ApiError::invalid("form", e))?;
-        return urlencoded(text);
-    }
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return urlencoded(req.query_string());
-    }
-    serde_json::from_slice(body).map_err(|_| ApiError::JsonDecode)
-}
-
-fn urlencoded<T: DeserializeOwned>(text: &str) -> Result<T, ApiError> {
-    web::Query::<T>::from_query(text)
-        .map(web::Query::into_inner)
-        .map_err(|e| ApiError::invalid("parameters", e))
 }

@@ -7,8 +7,8 @@ use serde_json::json;
 
 use super::{address_param, success};
 use crate::AppState;
-use crate::db::accounts;
-use crate::error::ApiError;
+use crate::error::Error;
+use crate::ops::nonces;
 
 #[derive(Debug, Deserialize)]
 pub struct NonceParams {
@@ -21,12 +21,8 @@ pub struct NonceParams {
 pub async fn nonce(
     state: web::Data<AppState>,
     params: web::Query<NonceParams>,
-) -> Result<HttpResponse, ApiError> {
-    let owner = address_param(&params.address, "address", None)?.to_string();
-    let clear = params.clear.clone();
-    let clock = state.clock();
-    let nonce = state
-        .write(move |conn| accounts::issue_nonce(conn, &owner, clear.as_deref(), clock))
-        .await?;
+) -> Result<HttpResponse, Error> {
+    let owner = address_param(&params.address, "address", None)?;
+    let nonce = nonces::issue(&state, &owner, params.clear.clone()).await?;
     Ok(success(StatusCode::OK, json!({"nonce": nonce})))
 }

@@ -3,14 +3,14 @@
 use std::time::Duration;
 
 use causeway::db::{MIGRATIONS, nonces};
-use causeway::{Application, Settings};
+use causeway::{Application, Error, Settings};
 use ledger_sim::bitcoin_rpc::{BitcoinSim, BitcoinSimConfig};
 use rand::Rng;
 use secp256k1::SecretKey;
 use serde_json::{Value, json};
 use service_kit::bitcoin::{BitcoinAddress, Network, sign_message};
 use service_kit::db::{Backend, Database, PoolOptions};
-use service_kit::testing::TestDatabase;
+use service_kit::testing::{TestDatabase, TestServer};
 
 pub const SIM_USER: &str = "ledger-sim";
 pub const SIM_PASSWORD: &str = "sim-password";
@@ -21,17 +21,9 @@ pub struct TestApp {
     pub sim: BitcoinSim,
     /// The server's database, for setting up what HTTP cannot (fixed nonces, old buckets).
     pub db: Database,
-    handle: actix_web::dev::ServerHandle,
+    _server: TestServer,
     _dir: tempfile::TempDir,
     _sqlite: Option<TestDatabase>,
-}
-
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        let handle = self.handle.clone();
-        // Stopping is asynchronous; the runtime of the test finishes it.
-        drop(handle.stop(false));
-    }
 }
 
 /// A server with the default settings (free buckets, price 100000 sat, mainnet).
@@ -65,31 +57,28 @@ pub async fn spawn_with(database_url: String, tune: impl FnOnce(&mut Settings)) 
     let password_file = dir.path().join("bitcoind-password");
     std::fs::write(&password_file, format!("{SIM_PASSWORD}\n")).unwrap();
     let mut settings = Settings {
-        port: 0,
-        database_url: database_url.clone(),
         bitcoind_url: Some(sim.url()),
         bitcoind_user: SIM_USER.to_owned(),
         bitcoind_password_file: Some(password_file),
-        workers: Some(2),
-        pool_size: 8,
         ..Settings::default()
     };
+    settings.server.port = 0;
+    settings.server.workers = Some(2);
+    settings.database.database_url = database_url.clone();
+    settings.database.pool_size = 8;
     tune(&mut settings);
-    let app = Application::build(settings).unwrap();
-    let base = format!("http://127.0.0.1:{}", app.port());
-    let handle = app.handle();
-    tokio::spawn(app.run());
+    let server = TestServer::start::<Application>(settings).await.unwrap();
     let db = Database::connect(&database_url, PoolOptions::default()).unwrap();
     db.migrate(&MIGRATIONS).unwrap();
     TestApp {
-        base,
+        base: server.base.clone(),
         client: reqwest::Client::builder()
             .timeout(Duration::from_secs(60))
             .build()
             .unwrap(),
         sim,
         db,
-        handle,
+        _server: server,
         _dir: dir,
         _sqlite: None,
     }
@@ -274,9 +263,7 @@ impl TestApp {
         let (owner, nonce) = (owner.to_owned(), nonce.to_owned());
         let now = causeway::domain::time::now();
         self.db
-            .run(move |conn| {
-                nonces::replace(conn, &owner, &nonce, now).map_err(causeway::error::ApiError::from)
-            })
+            .run(move |conn| nonces::replace(conn, &owner, &nonce, now).map_err(Error::from))
             .await
             .map_err(|e| e.to_string())
             .unwrap();
@@ -286,10 +273,7 @@ impl TestApp {
     pub async fn execute(&self, sql: String) {
         use diesel::connection::SimpleConnection;
         self.db
-            .run(move |conn| {
-                conn.batch_execute(&sql)
-                    .map_err(causeway::error::ApiError::from)
-            })
+            .run(move |conn| conn.batch_execute(&sql).map_err(Error::from))
             .await
             .map_err(|e| e.to_string())
             .unwrap();

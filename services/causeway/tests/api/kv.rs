@@ -206,7 +206,7 @@ async fn seed_form_parameters_work() {
 
 #[actix_web::test]
 async fn bad_inputs_are_clear_4xx() {
-    let app = spawn_sqlite_with(|s| s.body_limit = 20_000).await;
+    let app = spawn_sqlite_with(|s| s.server.body_limit = 20_000).await;
     let (user, nonce) = registered(&app).await;
     let key = random_key();
 

@@ -1,7 +1,7 @@
 //! Every signmessage vector, and the Rein ones through the real routes.
 
+use causeway::Error as ApiError;
 use causeway::domain::signed::verify;
-use causeway::error::ApiError;
 use serde_json::{Value, json};
 use service_kit::bitcoin::BitcoinAddress;
 

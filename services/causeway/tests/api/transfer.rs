@@ -12,6 +12,7 @@ use diesel::prelude::*;
 use futures_util::future::join_all;
 use serde_json::Value;
 use service_kit::db::{Database, DbError, PoolOptions};
+use service_kit::testing::TestServer;
 
 use crate::helpers::*;
 
@@ -25,17 +26,12 @@ const BOUND: u64 = REPLICAS * (FLUSH_BYTES + MAX_VALUE as u64);
 
 struct Replica {
     base: String,
-    handle: actix_web::dev::ServerHandle,
-    served: tokio::task::JoinHandle<std::io::Result<()>>,
+    server: TestServer,
 }
 
 impl Replica {
-    fn start(url: &str) -> Self {
-        let settings = Settings {
-            port: 0,
-            database_url: url.to_owned(),
-            workers: Some(2),
-            pool_size: 4,
+    async fn start(url: &str) -> Self {
+        let mut settings = Settings {
             free_buckets: 1,
             bucket_transfer_bytes: QUOTA,
             max_value_bytes: MAX_VALUE,
@@ -43,21 +39,20 @@ impl Replica {
             transfer_flush_ms: 20,
             ..Settings::default()
         };
-        let app = Application::build(settings).unwrap();
-        let base = format!("http://127.0.0.1:{}", app.port());
-        let handle = app.handle();
-        let served = tokio::spawn(app.run());
+        settings.server.port = 0;
+        settings.server.workers = Some(2);
+        settings.database.database_url = url.to_owned();
+        settings.database.pool_size = 4;
+        let server = TestServer::start::<Application>(settings).await.unwrap();
         Self {
-            base,
-            handle,
-            served,
+            base: server.base.clone(),
+            server,
         }
     }
 
     /// Graceful stop: in-flight requests finish, then what is left is written.
     async fn stop(self) {
-        self.handle.stop(true).await;
-        self.served.await.unwrap().unwrap();
+        self.server.stop().await.unwrap();
     }
 }
 
@@ -141,7 +136,7 @@ async fn written(db: &Database, owner: &str) -> u64 {
 }
 
 async fn two_replicas_share_the_quota(url: String) {
-    let replicas = [Replica::start(&url), Replica::start(&url)];
+    let replicas = [Replica::start(&url).await, Replica::start(&url).await];
     let db = Database::connect(&url, PoolOptions::default()).unwrap();
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(64)
@@ -204,7 +199,7 @@ async fn two_replicas_share_the_quota(url: String) {
     assert_eq!(written(&db, &light.master.to_string()).await, expected);
 
     // A new replica over the same books still refuses.
-    let replica = Replica::start(&url);
+    let replica = Replica::start(&url).await;
     let answer = call(
         client
             .get(format!("{}/get", replica.base))
