@@ -143,17 +143,9 @@ mod vectors;
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::vectors::issue;
     use super::*;
     use challenge_bypass_ristretto::voprf::SigningKey;
-
-    fn issue(key: &SigningKey, blinded: &[BlindedToken]) -> (Vec<String>, String) {
-        let signed: Vec<SignedToken> = blinded.iter().map(|b| key.sign(b).unwrap()).collect();
-        let proof = BatchDLEQProof::new::<Sha512, _>(&mut OsRng, blinded, &signed, key).unwrap();
-        (
-            signed.iter().map(SignedToken::encode_base64).collect(),
-            proof.encode_base64(),
-        )
-    }
 
     #[test]
     fn round_trip_through_storage_and_an_issuer() {

@@ -163,7 +163,7 @@ fn b64(text: &str) -> Vec<u8> {
 }
 
 /// An issuer answering with the vector's key: signatures and a fresh batch proof, base64.
-fn issue(key: &SigningKey, blinded: &[BlindedToken]) -> (Vec<String>, String) {
+pub(super) fn issue(key: &SigningKey, blinded: &[BlindedToken]) -> (Vec<String>, String) {
     let signed: Vec<SignedToken> = blinded.iter().map(|b| key.sign(b).unwrap()).collect();
     let proof = BatchDLEQProof::new::<Sha512, _>(&mut OsRng, blinded, &signed, key).unwrap();
     (

@@ -84,24 +84,21 @@ impl ToJson for VoucherState {
                 counter,
                 attempts,
                 next_retry,
-            } => {
-                put("finished", json!(iso(*finished)));
-                put("counter", json!(counter));
-                put("attempts", json!(attempts));
-                put("next-retry", json!(iso(*next_retry)));
             }
-            VoucherState::Error {
+            | VoucherState::Error {
                 finished,
                 counter,
-                details,
                 attempts,
                 next_retry,
+                ..
             } => {
                 put("finished", json!(iso(*finished)));
-                put("details", json!(details));
                 put("counter", json!(counter));
                 put("attempts", json!(attempts));
                 put("next-retry", json!(iso(*next_retry)));
+                if let VoucherState::Error { details, .. } = self {
+                    put("details", json!(details));
+                }
             }
         }
         Value::Object(state)

@@ -9,7 +9,7 @@ use actix_web::{HttpResponse, web};
 use ledger_sim::zkap::{ZkapSim, ZkapSimConfig};
 use serde_json::Value;
 
-use crate::helpers::{GROUPS, Options, TOKENS, random_voucher, spawn_app_on, spawn_with};
+use crate::helpers::{GROUPS, Options, TOKENS, TestApp, random_voucher, spawn_app_on, spawn_with};
 
 /// Sits between the service and the issuer: records every request, forwards it, and for the
 /// chosen counter swallows the issuer's answer, as if the client died after the issuer
@@ -70,16 +70,43 @@ async fn proxy_redeem(proxy: web::Data<Proxy>, body: web::Bytes) -> HttpResponse
 }
 
 fn start_proxy(proxy: web::Data<Proxy>) -> String {
-    let server = actix_web::HttpServer::new(move || {
+    serve(move || {
         actix_web::App::new()
             .app_data(proxy.clone())
             .app_data(web::PayloadConfig::new(16 * 1024 * 1024))
             .route("/v1/redeem", web::post().to(proxy_redeem))
     })
-    .workers(1)
-    .disable_signals()
-    .bind("127.0.0.1:0")
-    .unwrap();
+}
+
+/// The service, with its issuer behind a [`Proxy`] in front of the simulator.
+async fn spawn_behind_proxy(options: Options) -> (TestApp, web::Data<Proxy>) {
+    let proxy = web::Data::new(Proxy::default());
+    let app = spawn_with(Options {
+        issuer_url: Some(start_proxy(proxy.clone())),
+        ..options
+    })
+    .await;
+    *proxy.target.lock().unwrap() = app.sim.url();
+    (app, proxy)
+}
+
+/// A stand-in issuer on a free port; returns its URL.
+fn serve<F, T>(app: F) -> String
+where
+    F: Fn() -> actix_web::App<T> + Send + Clone + 'static,
+    T: actix_web::dev::ServiceFactory<
+            actix_web::dev::ServiceRequest,
+            Config = (),
+            Response = actix_web::dev::ServiceResponse,
+            Error = actix_web::Error,
+            InitError = (),
+        > + 'static,
+{
+    let server = actix_web::HttpServer::new(app)
+        .workers(1)
+        .disable_signals()
+        .bind("127.0.0.1:0")
+        .unwrap();
     let url = format!("http://{}", server.addrs()[0]);
     tokio::spawn(server.run());
     url
@@ -87,14 +114,7 @@ fn start_proxy(proxy: web::Data<Proxy>) -> String {
 
 #[actix_web::test]
 async fn a_crash_after_the_issuer_signed_resends_the_same_tokens() {
-    let proxy = web::Data::new(Proxy::default());
-    let proxy_url = start_proxy(proxy.clone());
-    let mut app = spawn_with(Options {
-        issuer_url: Some(proxy_url),
-        ..Options::default()
-    })
-    .await;
-    *proxy.target.lock().unwrap() = app.sim.url();
+    let (mut app, proxy) = spawn_behind_proxy(Options::default()).await;
     *proxy.swallow_counter.lock().unwrap() = Some(1);
 
     let voucher = random_voucher();
@@ -153,14 +173,7 @@ async fn a_crash_after_the_issuer_signed_resends_the_same_tokens() {
 /// with the tokens persisted before the crash, and stores every group exactly once.
 #[actix_web::test]
 async fn a_crash_with_groups_in_the_pipeline_redeems_each_group_once() {
-    let proxy = web::Data::new(Proxy::default());
-    let proxy_url = start_proxy(proxy.clone());
-    let mut app = spawn_with(Options {
-        issuer_url: Some(proxy_url),
-        ..Options::default()
-    })
-    .await;
-    *proxy.target.lock().unwrap() = app.sim.url();
+    let (mut app, proxy) = spawn_behind_proxy(Options::default()).await;
     *proxy.swallow_counter.lock().unwrap() = Some(2);
     let voucher = random_voucher();
     app.sim.mark_paid(&voucher);
@@ -202,15 +215,11 @@ async fn a_crash_with_groups_in_the_pipeline_redeems_each_group_once() {
 /// vouchers redeemed at once still holds.
 #[actix_web::test]
 async fn groups_go_out_in_order_one_at_a_time_under_the_cap() {
-    let proxy = web::Data::new(Proxy::default());
-    let proxy_url = start_proxy(proxy.clone());
-    let app = spawn_with(Options {
-        issuer_url: Some(proxy_url),
+    let (app, proxy) = spawn_behind_proxy(Options {
         max_concurrent: Some(1),
         ..Options::default()
     })
     .await;
-    *proxy.target.lock().unwrap() = app.sim.url();
     app.sim.set_mode(ledger_sim::zkap::Mode::Slow(
         std::time::Duration::from_millis(30),
     ));
@@ -237,7 +246,7 @@ async fn groups_go_out_in_order_one_at_a_time_under_the_cap() {
 
 /// An issuer that always gives the same answer.
 fn start_fixed_issuer(body: &'static str) -> String {
-    let server = actix_web::HttpServer::new(move || {
+    serve(move || {
         actix_web::App::new().route(
             "/v1/redeem",
             web::post().to(move || async move {
@@ -247,13 +256,6 @@ fn start_fixed_issuer(body: &'static str) -> String {
             }),
         )
     })
-    .workers(1)
-    .disable_signals()
-    .bind("127.0.0.1:0")
-    .unwrap();
-    let url = format!("http://{}", server.addrs()[0]);
-    tokio::spawn(server.run());
-    url
 }
 
 #[actix_web::test]
