@@ -1,5 +1,5 @@
 use diesel::prelude::*;
-use diesel::sql_types::{Bool, Text};
+use diesel::sql_types::{BigInt, Bool, Nullable, Text};
 use service_kit::db::{Backend, DbConnection};
 
 use super::buckets;
@@ -140,7 +140,9 @@ pub struct BeforePut {
     pub fresh: bool,
 }
 
-type BeforePutRow = (
+/// The row of a [`BeforePut`]: nonce, issued, the key's owner, bucket and size, stranded,
+/// fresh.
+pub type BeforePutRow = (
     Option<String>,
     Option<i64>,
     Option<String>,
@@ -150,6 +152,36 @@ type BeforePutRow = (
     bool,
 );
 
+/// The SQL types of a [`BeforePutRow`].
+pub type BeforePutSql = (
+    Nullable<Text>,
+    Nullable<BigInt>,
+    Nullable<Text>,
+    Nullable<BigInt>,
+    Nullable<BigInt>,
+    Bool,
+    Bool,
+);
+
+impl From<BeforePutRow> for BeforePut {
+    fn from(row: BeforePutRow) -> Self {
+        let (nonce, issued, doc_owner, bucket_id, size, stranded, fresh) = row;
+        BeforePut {
+            nonce: nonce.zip(issued),
+            placement: match (doc_owner, bucket_id, size) {
+                (Some(owner), Some(bucket_id), Some(size)) => Some(super::documents::Placement {
+                    owner,
+                    bucket_id,
+                    size,
+                }),
+                _ => None,
+            },
+            stranded,
+            fresh,
+        }
+    }
+}
+
 pub fn before_put(
     conn: &mut DbConnection,
     owner: &str,
@@ -157,7 +189,6 @@ pub fn before_put(
     digest: &str,
     now: i64,
 ) -> QueryResult<BeforePut> {
-    use diesel::sql_types::{BigInt, Nullable};
     macro_rules! before_put_sql {
         ($with:literal, $fresh:literal) => {
             concat!(
@@ -193,31 +224,11 @@ pub fn before_put(
     } else {
         before_put_sql!("", "1 = 1")
     };
-    let (nonce, issued, doc_owner, bucket_id, size, stranded, mut fresh): BeforePutRow =
-        Statement::<(
-            Nullable<Text>,
-            Nullable<BigInt>,
-            Nullable<Text>,
-            Nullable<BigInt>,
-            Nullable<BigInt>,
-            Bool,
-            Bool,
-        )>::new(sql, binds)
-        .get_result(conn)?;
+    let mut found: BeforePut = Statement::<BeforePutSql>::new(sql, binds)
+        .get_result::<BeforePutRow>(conn)?
+        .into();
     if !postgres {
-        fresh = super::nonces::remember(conn, owner, digest)?;
+        found.fresh = super::nonces::remember(conn, owner, digest)?;
     }
-    Ok(BeforePut {
-        nonce: nonce.zip(issued),
-        placement: match (doc_owner, bucket_id, size) {
-            (Some(owner), Some(bucket_id), Some(size)) => Some(super::documents::Placement {
-                owner,
-                bucket_id,
-                size,
-            }),
-            _ => None,
-        },
-        stranded,
-        fresh,
-    })
+    Ok(found)
 }

@@ -2,10 +2,12 @@
 //! puts. Rows travel as JSON parameters, so each statement has a fixed text (prepared once).
 
 use diesel::RunQueryDsl as _;
-use diesel::sql_types::{BigInt, Bool, Integer, Nullable, Text};
+use diesel::sql_types::{BigInt, Bool, Integer, Text};
 use serde::Serialize;
 use service_kit::db::DbConnection;
 
+use super::documents::NewDocument;
+use super::owners::{BeforePut, BeforePutRow, BeforePutSql};
 use super::prepared::{Bind, Statement};
 use crate::domain::Owner;
 
@@ -38,47 +40,28 @@ pub struct Asked<'a> {
     pub digest: &'a str,
 }
 
-/// What the rules need about one put (`i` names it): the owner's nonce and when it was
-/// issued, the key's owner, bucket and size, whether the digest was used, and whether an
-/// expired bucket of the owner still holds documents.
-pub type Facts = (
-    i32,
-    Option<String>,
-    Option<i64>,
-    Option<String>,
-    Option<i64>,
-    Option<i64>,
-    bool,
-    bool,
-);
-
+/// What the rules need about each put (`i` names it), as a put alone reads it
+/// ([`super::owners::before_put`]); `fresh` says whether its digest is unused so far.
 pub fn facts(
     conn: &mut DbConnection,
     asked: &[Asked<'_>],
     now: i64,
-) -> diesel::QueryResult<Vec<Facts>> {
+) -> diesel::QueryResult<Vec<(i32, BeforePut)>> {
     let asked = json(asked)?;
     // The placeholders in order: `now` comes first in the text.
     let binds = [Bind::Int(now), Bind::Text(&asked)];
-    Statement::<(
-        Integer,
-        Nullable<Text>,
-        Nullable<BigInt>,
-        Nullable<Text>,
-        Nullable<BigInt>,
-        Nullable<BigInt>,
-        Bool,
-        Bool,
-    )>::new(
+    let rows: Vec<(i32, BeforePutRow)> = Statement::<(Integer, BeforePutSql)>::new(
         "SELECT x.i, n.nonce, n.created_at, d.owner, d.bucket_id, d.size, \
-         EXISTS (SELECT 1 FROM used_messages u WHERE u.owner = x.owner AND u.digest = x.digest), \
          EXISTS (SELECT 1 FROM buckets b WHERE b.owner = x.owner AND b.expires_at <= ? \
-         AND b.bytes_used > 0) \
+         AND b.bytes_used > 0), \
+         NOT EXISTS (SELECT 1 FROM used_messages u WHERE u.owner = x.owner \
+         AND u.digest = x.digest) \
          FROM json_to_recordset(CAST(? AS json)) AS x(i int, owner text, key text, digest text) \
          LEFT JOIN nonces n ON n.owner = x.owner LEFT JOIN documents d ON d.doc_key = x.key",
         &binds,
     )
-    .load(conn)
+    .load(conn)?;
+    Ok(rows.into_iter().map(|(i, row)| (i, row.into())).collect())
 }
 
 /// The owners' live buckets `(id, owner, used, total)`, per owner in the order storage is
@@ -110,24 +93,13 @@ pub struct Delta {
     pub delta: i64,
 }
 
-#[derive(Serialize)]
-pub struct Document<'a> {
-    pub key: &'a str,
-    pub value: &'a str,
-    pub owner: &'a str,
-    pub bucket_id: i64,
-    pub size: i64,
-    pub testnet: bool,
-    pub updated_at: i64,
-}
-
 /// Everything a batch decided to write.
 #[derive(Default)]
 pub struct Writes<'a> {
     pub used: Vec<Used<'a>>,
     pub deltas: Vec<Delta>,
-    pub inserts: Vec<Document<'a>>,
-    pub updates: Vec<Document<'a>>,
+    pub inserts: Vec<NewDocument<'a>>,
+    pub updates: Vec<NewDocument<'a>>,
 }
 
 /// Every write of the batch in one statement (data-modifying CTEs all run, to completion, on

@@ -21,8 +21,9 @@ use service_kit::error::ServiceError as _;
 
 use super::kv::{self, admit, batch_failed, existing};
 use crate::db::batcher::Limits;
-use crate::db::documents::Placement;
-use crate::db::put_batch::{self, Asked, Delta, Document, Facts, Used, Writes};
+use crate::db::documents::NewDocument;
+use crate::db::owners::BeforePut;
+use crate::db::put_batch::{self, Asked, Delta, Used, Writes};
 use crate::domain::key::stored_size;
 use crate::domain::{Clock, Put};
 use crate::error::Error;
@@ -126,9 +127,9 @@ fn decide_and_write(
             digest: &puts[i].0.digest,
         })
         .collect();
-    let mut found: HashMap<usize, Facts> = put_batch::facts(conn, &asked, now)?
+    let mut found: HashMap<usize, BeforePut> = put_batch::facts(conn, &asked, now)?
         .into_iter()
-        .filter_map(|row| usize::try_from(row.0).ok().map(|i| (i, row)))
+        .filter_map(|(i, found)| usize::try_from(i).ok().map(|i| (i, found)))
         .collect();
     // Per owner, its live buckets in the order storage is drawn from.
     let mut live: HashMap<String, Vec<Live>> = HashMap::new();
@@ -148,36 +149,24 @@ fn decide_and_write(
     for &i in batch {
         let (put, clock) = &puts[i];
         let address = owners_of[i].as_str();
-        let (
-            Some((_, nonce, issued, doc_owner, doc_bucket, doc_size, replay, stranded)),
-            Some(owner),
-        ) = (found.remove(&i), owners.get(address))
-        else {
+        let (Some(found), Some(owner)) = (found.remove(&i), owners.get(address)) else {
             decided.push((i, Some(Err(Error::UserNotFound))));
             continue;
         };
-        let fresh = !replay && !digests.contains(put.digest.as_str());
+        let fresh = found.fresh && !digests.contains(put.digest.as_str());
         let judged = Clock { now, ..*clock };
-        if let Err(err) = admit(put, owner, nonce.zip(issued), fresh, judged) {
+        if let Err(err) = admit(put, owner, found.nonce, fresh, judged) {
             decided.push((i, Some(Err(err))));
             continue;
         }
-        if stranded || stranded_owners.contains(address) {
+        if found.stranded || stranded_owners.contains(address) {
             // Moving documents out of expired buckets is the single put's business; the
             // owner's later puts follow it.
             stranded_owners.insert(address);
             decided.push((i, None));
             continue;
         }
-        let placement = match (doc_owner, doc_bucket, doc_size) {
-            (Some(owner), Some(bucket_id), Some(size)) => Some(Placement {
-                owner,
-                bucket_id,
-                size,
-            }),
-            _ => None,
-        };
-        let existing = match existing(placement, address) {
+        let existing = match existing(found.placement, address) {
             Ok(existing) => existing.map(|p| (p.bucket_id, p.size)),
             Err(err) => {
                 decided.push((i, Some(Err(err))));
@@ -209,14 +198,14 @@ fn decide_and_write(
             owner: address,
             digest: &put.digest,
         });
-        let row = Document {
+        let row = NewDocument {
             key: put.key.as_str(),
             value: put.value.as_str(),
             owner: address,
             bucket_id: bucket,
             size,
             testnet: put.testnet,
-            updated_at: clock.now,
+            now: clock.now,
         };
         if existing.is_some() {
             writes.updates.push(row);
