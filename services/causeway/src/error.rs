@@ -63,6 +63,9 @@ pub enum Error {
     /// A batcher (`db::batcher`) stopped before it answered, or its batch could not run.
     #[error("batch not run")]
     BatchFailed,
+    /// A fault of the server itself (never the client's).
+    #[error("{0}")]
+    Internal(&'static str),
     #[error(transparent)]
     Db(#[from] DbError),
     #[error(transparent)]
@@ -108,7 +111,7 @@ impl ServiceError for Error {
             KeyNotFound | DeleteNotFound | NoRoute => StatusCode::NOT_FOUND,
             NoLedger | TransferNotWritten | BatchUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Ledger(_) => StatusCode::BAD_GATEWAY,
-            BatchFailed | Db(_) | Query(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            BatchFailed | Internal(_) | Db(_) | Query(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 }

@@ -6,7 +6,8 @@ use serde::Deserialize;
 use serde_json::json;
 use service_kit::bitcoin::BitcoinAddress;
 
-use super::{address_param, require, success};
+use super::extract::{address_param, require};
+use super::success;
 use crate::AppState;
 use crate::domain::{Nonce, Sats};
 use crate::error::Error;

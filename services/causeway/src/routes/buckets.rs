@@ -5,7 +5,8 @@ use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{address_param, logical_error, success};
+use super::extract::address_param;
+use super::{logical_error, success};
 use crate::AppState;
 use crate::domain::Registration;
 use crate::error::Error;

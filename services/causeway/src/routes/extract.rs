@@ -3,15 +3,14 @@
 use actix_web::web::{self, Bytes};
 use actix_web::{FromRequest, HttpMessage, HttpRequest, dev};
 use futures_util::future::LocalBoxFuture;
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
-use service_kit::bitcoin::Network;
+use serde::{Deserialize, Deserializer};
+use service_kit::bitcoin::{BitcoinAddress, Network};
 use service_kit::body::BodyError;
 
-use super::{address_param, flag, network_of, require};
 use crate::AppState;
 use crate::domain::signed::{self, delete_message, put_message, replay_digest};
-use crate::domain::{Delete, Enrollment, Key, Nonce, Put, Value};
+use crate::domain::{Delete, Enrollment, Key, Nonce, Put, Value, parse_address};
 use crate::error::Error;
 
 /// A signed `/put` or `/delete` (`T` is [`Put`] or [`Delete`]), its signature verified: from
@@ -35,7 +34,7 @@ impl<T: FromWriteParams + 'static> FromRequest for SignedWrite<T> {
         Box::pin(async move {
             let state = req
                 .app_data::<web::Data<AppState>>()
-                .ok_or(Error::NoRoute)?;
+                .ok_or(Error::Internal("the application state is not registered"))?;
             let body = read_body(payload, state.settings.server.body_limit).await?;
             let params: WriteParams = post_params(&req, &body)?;
             T::from_params(params, state).map(SignedWrite)
@@ -163,4 +162,53 @@ fn urlencoded<T: DeserializeOwned>(text: &str) -> Result<T, Error> {
     web::Query::<T>::from_query(text)
         .map(web::Query::into_inner)
         .map_err(|e| Error::invalid("parameters", e))
+}
+
+pub fn require<'a>(value: &'a Option<String>, name: &'static str) -> Result<&'a str, Error> {
+    match value.as_deref() {
+        Some(v) if !v.is_empty() => Ok(v),
+        _ => Err(Error::Missing(name)),
+    }
+}
+
+/// The network a request's addresses must be on: its `testnet` flag when it has one,
+/// otherwise `default` (`None` = either).
+pub fn network_of(testnet: Option<bool>, default: Option<Network>) -> Option<Network> {
+    match testnet {
+        Some(true) => Some(Network::Testnet),
+        Some(false) => Some(Network::Mainnet),
+        None => default,
+    }
+}
+
+/// An address parameter; `network: None` accepts both networks.
+pub fn address_param(
+    value: &Option<String>,
+    name: &'static str,
+    network: Option<Network>,
+) -> Result<BitcoinAddress, Error> {
+    let text = require(value, name)?;
+    match network {
+        Some(network) => parse_address(text, network, name),
+        None => BitcoinAddress::parse(text.trim()).map_err(|e| Error::invalid(name, e)),
+    }
+}
+
+/// python-rein sends `testnet` as a JSON boolean, the original read the strings `True` or
+/// `1` from query strings; both are accepted.
+pub fn flag<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<bool>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Bool(bool),
+        Int(i64),
+        Text(String),
+    }
+    Ok(
+        Option::<Raw>::deserialize(deserializer)?.map(|raw| match raw {
+            Raw::Bool(b) => b,
+            Raw::Int(n) => n == 1,
+            Raw::Text(s) => matches!(s.as_str(), "True" | "true" | "1"),
+        }),
+    )
 }

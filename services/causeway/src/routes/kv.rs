@@ -5,8 +5,8 @@ use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::extract::SignedWrite;
-use super::{require, success};
+use super::extract::{SignedWrite, require};
+use super::success;
 use crate::AppState;
 use crate::domain::{Delete, Key, Put};
 use crate::error::Error;

@@ -14,13 +14,10 @@ pub mod query;
 use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
 use actix_web::web;
-use serde::{Deserialize, Deserializer};
 use serde_json::{Value, json};
-use service_kit::bitcoin::{BitcoinAddress, Network};
 use service_kit::error::{JsonErrorAndStatus, extractors};
 
 use crate::AppState;
-use crate::domain::parse_address;
 use crate::error::Error;
 
 /// Registers every route of causeway; production and tests use this same table.
@@ -72,53 +69,4 @@ pub fn logical_error(message: &str, fields: Value) -> HttpResponse {
         body.extend(fields);
     }
     HttpResponse::Ok().json(body)
-}
-
-pub fn require<'a>(value: &'a Option<String>, name: &'static str) -> Result<&'a str, Error> {
-    match value.as_deref() {
-        Some(v) if !v.is_empty() => Ok(v),
-        _ => Err(Error::Missing(name)),
-    }
-}
-
-/// The network a request's addresses must be on: its `testnet` flag when it has one,
-/// otherwise `default` (`None` = either).
-pub fn network_of(testnet: Option<bool>, default: Option<Network>) -> Option<Network> {
-    match testnet {
-        Some(true) => Some(Network::Testnet),
-        Some(false) => Some(Network::Mainnet),
-        None => default,
-    }
-}
-
-/// An address parameter; `network: None` accepts both networks.
-pub fn address_param(
-    value: &Option<String>,
-    name: &'static str,
-    network: Option<Network>,
-) -> Result<BitcoinAddress, Error> {
-    let text = require(value, name)?;
-    match network {
-        Some(network) => parse_address(text, network, name),
-        None => BitcoinAddress::parse(text.trim()).map_err(|e| Error::invalid(name, e)),
-    }
-}
-
-/// python-rein sends `testnet` as a JSON boolean, the original read the strings `True` or
-/// `1` from query strings; both are accepted.
-pub fn flag<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<bool>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Raw {
-        Bool(bool),
-        Int(i64),
-        Text(String),
-    }
-    Ok(
-        Option::<Raw>::deserialize(deserializer)?.map(|raw| match raw {
-            Raw::Bool(b) => b,
-            Raw::Int(n) => n == 1,
-            Raw::Text(s) => matches!(s.as_str(), "True" | "true" | "1"),
-        }),
-    )
 }

@@ -5,7 +5,8 @@ use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{address_param, success};
+use super::extract::address_param;
+use super::success;
 use crate::AppState;
 use crate::error::Error;
 use crate::ops::nonces;

@@ -5,7 +5,6 @@
 use std::process::Stdio;
 
 use futures_util::future::join_all;
-use serde_json::Value;
 use service_kit::db::Backend;
 use service_kit::testing::TestDatabase;
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -56,16 +55,6 @@ async fn spawn_replica(database_url: &str) -> Replica {
         _child: child,
         base: format!("http://127.0.0.1:{port}"),
     }
-}
-
-async fn call(request: reqwest::RequestBuilder) -> (u16, Value) {
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    let text = response.text().await.unwrap();
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    )
 }
 
 mod two_replicas_on_one_database {

@@ -280,6 +280,11 @@ impl TestApp {
     }
 }
 
+/// Sends `request`; its status and JSON body (or the text when it is not JSON).
+pub async fn call(request: reqwest::RequestBuilder) -> (u16, Value) {
+    read(request.send().await.unwrap()).await
+}
+
 async fn read(response: reqwest::Response) -> (u16, Value) {
     let status = response.status().as_u16();
     let text = response.text().await.unwrap();

@@ -10,7 +10,6 @@ use causeway::db::schema::buckets;
 use causeway::{Application, Settings};
 use diesel::prelude::*;
 use futures_util::future::join_all;
-use serde_json::Value;
 use service_kit::db::{Database, DbError, PoolOptions};
 use service_kit::testing::TestServer;
 
@@ -54,16 +53,6 @@ impl Replica {
     async fn stop(self) {
         self.server.stop().await.unwrap();
     }
-}
-
-async fn call(request: reqwest::RequestBuilder) -> (u16, Value) {
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    let text = response.text().await.unwrap();
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    )
 }
 
 /// Registers `user` and stores `count` documents of `VALUE` bytes; their keys.
