@@ -5,6 +5,7 @@
 //! are resumed at start-up from their next group. Cryptography runs on the blocking pool.
 
 mod attempt;
+mod group;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
