@@ -209,7 +209,7 @@ async fn resume_when_ready(db: Database, redeemer: Redeemer) {
 }
 
 /// `migrate`: applies the pending migrations and returns their versions.
-pub async fn migrate(settings: &Settings) -> anyhow::Result<Vec<String>> {
+async fn migrate(settings: &Settings) -> anyhow::Result<Vec<String>> {
     let mut settings = settings.clone();
     settings.database.migrate = false;
     let db = connect(&settings).await?;

@@ -11,6 +11,6 @@ pub mod routes;
 pub mod settings;
 mod tahoe_cfg;
 
-pub use app::{AppState, Application, migrate};
+pub use app::{AppState, Application};
 pub use error::Error;
 pub use settings::Settings;
