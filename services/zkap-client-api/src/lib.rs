@@ -2,14 +2,14 @@
 //! redemption against a PaymentServer-compatible issuer, voucher status, prices, lease
 //! maintenance, and passes for storage operations. See README.md.
 
-mod app;
+pub mod app;
 pub mod db;
 pub mod domain;
 pub mod error;
 pub mod ops;
 pub mod routes;
 pub mod settings;
-mod tahoe_cfg;
+pub mod tahoe_cfg;
 
 pub use app::{AppState, Application};
 pub use error::Error;

@@ -31,6 +31,7 @@ pub(super) struct Answer {
     proof: String,
 }
 
+/// A group the issuer signed, waiting to be verified and stored.
 pub(super) struct Signed {
     pub(super) group: Prepared,
     pub(super) answer: Answer,
