@@ -284,12 +284,14 @@ struct Delimiter {
 impl Delimiter {
     /// The delimiter of a boundary of 1 to [`MAX_BOUNDARY`] bytes.
     fn new(boundary: &str) -> Result<Self, String> {
+        let refused = || format!("multipart boundary must be 1 to {MAX_BOUNDARY} characters");
+        if !(1..=MAX_BOUNDARY).contains(&boundary.len()) {
+            return Err(refused());
+        }
         let bytes: Vec<u8> = [b"\r\n--", boundary.as_bytes()].concat();
-        // With the boundary's limit every skip fits a `u8`, which keeps the table small.
-        let len = Some(bytes.len())
-            .filter(|_| (1..=MAX_BOUNDARY).contains(&boundary.len()))
-            .and_then(|len| u8::try_from(len).ok())
-            .ok_or_else(|| format!("multipart boundary must be 1 to {MAX_BOUNDARY} characters"))?;
+        // At most 4 + MAX_BOUNDARY bytes: the length and every skip fit a `u8`, which keeps
+        // the table small, and the conversion cannot fail.
+        let len = u8::try_from(bytes.len()).map_err(|_| refused())?;
         let mut skip = [len; 256];
         for (i, byte) in (0..len - 1).zip(&bytes) {
             skip[usize::from(*byte)] = len - 1 - i;
@@ -459,5 +461,15 @@ mod tests {
         assert_eq!(parse(empty.as_bytes(), 1).await, Ok(Vec::new()));
         let no_colon = format!("--{BOUNDARY}\r\nbroken\r\n\r\n\r\n--{BOUNDARY}--");
         assert!(parse(no_colon.as_bytes(), 3).await.is_err());
+    }
+
+    #[test]
+    fn boundaries_of_rfc_length_only() {
+        let longest = "b".repeat(MAX_BOUNDARY);
+        let delimiter = Delimiter::new(&longest).unwrap();
+        let haystack = format!("data\r\n--{longest}--");
+        assert_eq!(delimiter.find(haystack.as_bytes()), Some(4));
+        assert!(Delimiter::new("").is_err());
+        assert!(Delimiter::new(&format!("{longest}b")).is_err());
     }
 }
