@@ -2,8 +2,6 @@
 //! file field with a file name, `Content-Length` known or chunked; the AnonCreds path sends
 //! only `tails` to `/hash/{tails_hash}`.
 
-use reqwest::header::CONTENT_TYPE;
-
 use crate::helpers::*;
 
 /// aiohttp 3.x's multipart writer: uuid4-hex boundary, part headers in this order, a
@@ -41,27 +39,13 @@ async fn indy_upload_as_acapy_sends_it() {
         let tails = tails_file(1000);
         let id = app.register(&format!("acapy {n}"), 1000, &tails);
         let body = aiohttp_form(&app.genesis, &tails_hash(&tails), &tails, with_lengths);
-        let response = app
-            .client
-            .put(app.id_url(&id))
-            .header(CONTENT_TYPE, form_data_type())
-            .body(body)
-            .send()
-            .await
-            .unwrap();
+        let response = put_form(&app.client, app.id_url(&id), body).await;
         assert_eq!(answer(response).await, (200, tails_hash(&tails)));
 
         // A retry after a lost answer: ACA-Py counts the 409 as success, and must be able to
         // write its whole body first.
         let body = aiohttp_form(&app.genesis, &tails_hash(&tails), &tails, with_lengths);
-        let response = app
-            .client
-            .put(app.id_url(&id))
-            .header(CONTENT_TYPE, form_data_type())
-            .body(body)
-            .send()
-            .await
-            .unwrap();
+        let response = put_form(&app.client, app.id_url(&id), body).await;
         assert_eq!(answer(response).await.0, 409);
     }
 }

@@ -36,13 +36,7 @@ async fn three_replicas_on_one_directory() {
                 let (client, body) = (app.client.clone(), body.clone());
                 let (url, id) = (format!("{base}/{}", quote(id)), id.clone());
                 uploads.push(tokio::spawn(async move {
-                    let response = client
-                        .put(url)
-                        .header("content-type", form_data_type())
-                        .body(body)
-                        .send()
-                        .await
-                        .unwrap();
+                    let response = put_form(&client, url, body).await;
                     (id, answer(response).await)
                 }));
             }

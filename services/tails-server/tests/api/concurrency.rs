@@ -92,17 +92,7 @@ async fn two_servers_on_one_directory_store_an_id_once() {
         let url = format!("{base}/{}", quote(&id));
         let client = app.client.clone();
         let body = body.clone();
-        tokio::spawn(async move {
-            client
-                .put(url)
-                .header("content-type", form_data_type())
-                .body(body)
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .as_u16()
-        })
+        tokio::spawn(async move { put_form(&client, url, body).await.status().as_u16() })
     });
     let mut statuses: Vec<u16> = futures_util::future::join_all(uploads)
         .await
@@ -136,17 +126,7 @@ async fn concurrent_downloads_during_uploads_see_404_or_the_whole_file() {
             let app_url = app.id_url(&id);
             let client = app.client.clone();
             let body = multipart_body(&[genesis_part(&app.genesis), tails_part(&tails)]);
-            tokio::spawn(async move {
-                client
-                    .put(app_url)
-                    .header("content-type", form_data_type())
-                    .body(body)
-                    .send()
-                    .await
-                    .unwrap()
-                    .status()
-                    .as_u16()
-            })
+            tokio::spawn(async move { put_form(&client, app_url, body).await.status().as_u16() })
         })
         .collect();
     let mut seen_file = false;

@@ -225,10 +225,19 @@ pub async fn put_multipart(
     url: &str,
     parts: &[Part],
 ) -> reqwest::Response {
+    put_form(client, url, multipart_body(parts)).await
+}
+
+/// PUT of a ready multipart/form-data `body`.
+pub async fn put_form(
+    client: &reqwest::Client,
+    url: impl reqwest::IntoUrl,
+    body: impl Into<reqwest::Body>,
+) -> reqwest::Response {
     client
         .put(url)
         .header(CONTENT_TYPE, form_data_type())
-        .body(multipart_body(parts))
+        .body(body)
         .send()
         .await
         .unwrap()

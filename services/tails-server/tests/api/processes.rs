@@ -27,13 +27,7 @@ async fn two_processes_store_an_id_exactly_once() {
         let client = app.client.clone();
         let body = body.clone();
         tokio::spawn(async move {
-            let response = client
-                .put(url)
-                .header("content-type", form_data_type())
-                .body(body)
-                .send()
-                .await
-                .unwrap();
+            let response = put_form(&client, url, body).await;
             answer(response).await
         })
     });

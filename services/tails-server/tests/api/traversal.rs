@@ -40,14 +40,7 @@ async fn traversal_ids_are_400_on_every_route() {
             let (status, text) = answer(app.client.get(&url).send().await.unwrap()).await;
             assert_eq!(status, 400, "GET {url}: {text}");
             assert!(!text.contains("do not serve"));
-            let response = app
-                .client
-                .put(&url)
-                .header("content-type", form_data_type())
-                .body(body.clone())
-                .send()
-                .await
-                .unwrap();
+            let response = put_form(&app.client, &url, body.clone()).await;
             assert_eq!(response.status(), 400, "PUT {url}");
         }
     }
