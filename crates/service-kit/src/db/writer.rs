@@ -12,7 +12,10 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use diesel::connection::SimpleConnection;
+use diesel::Connection;
+use diesel::connection::{
+    AnsiTransactionManager, SimpleConnection, TransactionManager, TransactionManagerStatus,
+};
 use tokio::sync::{mpsc, oneshot};
 
 use super::{DbConnection, DbError, is_storage_full};
@@ -130,7 +133,7 @@ fn run(mut conn: DbConnection, mut jobs: mpsc::Receiver<Box<dyn Job>>) {
         }
         let committed = commit(&mut conn, &mut batch).map_err(|err| {
             log::error!("write batch of {} failed: {err}", batch.len());
-            let _ = conn.batch_execute("ROLLBACK");
+            abandon(&mut conn);
             if is_storage_full(&err) {
                 BatchFailure::StorageFull
             } else {
@@ -143,17 +146,41 @@ fn run(mut conn: DbConnection, mut jobs: mpsc::Receiver<Box<dyn Job>>) {
     }
 }
 
-fn commit(conn: &mut DbConnection, batch: &mut [Box<dyn Job>]) -> diesel::QueryResult<()> {
-    conn.batch_execute("BEGIN IMMEDIATE")?;
-    for job in batch.iter_mut() {
-        conn.batch_execute("SAVEPOINT op")?;
-        if job.run(conn) {
-            conn.batch_execute("RELEASE op")?;
-        } else {
-            conn.batch_execute("ROLLBACK TO op; RELEASE op")?;
+/// Rolls back whatever is open after a failed batch, leaving the connection ready for the next.
+fn abandon(conn: &mut DbConnection) {
+    type Transactions = <DbConnection as Connection>::TransactionManager;
+    loop {
+        match Transactions::transaction_manager_status_mut(conn).transaction_depth() {
+            Ok(None) => return,
+            Ok(Some(_)) if Transactions::rollback_transaction(conn).is_ok() => {}
+            _ => break,
         }
     }
-    conn.batch_execute("COMMIT")
+    // The manager lost track of the transaction: roll it back by hand and start afresh.
+    let _ = conn.batch_execute("ROLLBACK");
+    *Transactions::transaction_manager_status_mut(conn) = TransactionManagerStatus::default();
+}
+
+/// The batch's transaction and each operation's savepoint go through diesel's transaction
+/// manager, so an operation may open transactions of its own (diesel's multi-row inserts on
+/// SQLite do): they nest as savepoints instead of failing on a second `BEGIN`.
+fn commit(conn: &mut DbConnection, batch: &mut [Box<dyn Job>]) -> diesel::QueryResult<()> {
+    type Transactions = <DbConnection as Connection>::TransactionManager;
+    match conn {
+        DbConnection::Sqlite(sqlite) => {
+            AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?
+        }
+        _ => Transactions::begin_transaction(conn)?,
+    }
+    for job in batch.iter_mut() {
+        Transactions::begin_transaction(conn)?;
+        if job.run(conn) {
+            Transactions::commit_transaction(conn)?;
+        } else {
+            Transactions::rollback_transaction(conn)?;
+        }
+    }
+    Transactions::commit_transaction(conn)
 }
 
 #[cfg(test)]
@@ -231,5 +258,20 @@ mod tests {
             .await;
         assert!(matches!(duplicate, Err(OpError::Query(_))));
         assert_eq!(db.write(count).await.unwrap(), 2 * kept as i64);
+        // An operation's own transaction nests as a savepoint; its failure stays inside.
+        let nested = db
+            .write(|conn| {
+                conn.batch_execute("INSERT INTO t VALUES (5000)")?;
+                let inner = conn.transaction(|conn| {
+                    conn.batch_execute("INSERT INTO t VALUES (5001)")?;
+                    Err::<(), _>(OpError::Refused)
+                });
+                assert!(matches!(inner, Err(OpError::Refused)));
+                conn.transaction(|conn| conn.batch_execute("INSERT INTO t VALUES (5002)"))?;
+                Ok::<_, OpError>(())
+            })
+            .await;
+        assert!(nested.is_ok());
+        assert_eq!(db.write(count).await.unwrap(), 2 * kept as i64 + 2);
     }
 }
