@@ -93,23 +93,24 @@ pub fn find_by_farmer_id(
         .optional()
 }
 
-/// Locks the token's row until the transaction ends (SQLite: the write transaction already
-/// holds the whole file), so that reading its statistics and writing them back is not
-/// interleaved with another writer of the same token.
-pub fn lock(conn: &mut DbConnection, id: i64) -> QueryResult<()> {
-    #[derive(QueryableByName)]
-    struct Locked {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        #[allow(dead_code)]
-        id: i64,
+/// The token's row, locked until the transaction ends, so that reading its statistics and
+/// writing them back is not interleaved with another writer of the same token. SQLite needs
+/// no row lock: the file's one writer runs the whole write.
+pub fn find_locked(conn: &mut DbConnection, id: i64) -> QueryResult<Option<TokenRow>> {
+    // One query per backend: diesel has no `FOR UPDATE` for the multi-backend connection.
+    let row = tokens::table.find(id);
+    match conn {
+        DbConnection::Sqlite(conn) => row.select(TokenRow::as_select()).first(conn),
+        DbConnection::Postgresql(conn) => {
+            let locked = row.select(TokenRow::as_select()).for_update();
+            locked.first(conn)
+        }
+        DbConnection::Mysql(conn) => {
+            let locked = row.select(TokenRow::as_select()).for_update();
+            locked.first(conn)
+        }
     }
-    if conn.backend() == Backend::Sqlite {
-        return Ok(());
-    }
-    // `id` is an integer, so formatting it in is safe; the statement is the same on both.
-    diesel::sql_query(format!("SELECT id FROM tokens WHERE id = {id} FOR UPDATE"))
-        .load::<Locked>(conn)?;
-    Ok(())
+    .optional()
 }
 
 pub fn count_by_ip(conn: &mut DbConnection, ip: &str) -> QueryResult<i64> {

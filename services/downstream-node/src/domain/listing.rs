@@ -86,6 +86,7 @@ impl ListQuery {
         Ok(query)
     }
 
+    /// Saturating on purpose: a page beyond any table is an empty page.
     pub fn offset(&self) -> i64 {
         self.limit.unwrap_or(0).saturating_mul(self.page)
     }

@@ -140,8 +140,7 @@ pub async fn allocate(
         .db
         .write(move |conn| {
             // Locked before it is read: its counters are written back below.
-            tokens::lock(conn, row.id)?;
-            let mut row = tokens::find(conn, &row.token)?.ok_or(Error::UnknownToken)?;
+            let mut row = tokens::find_locked(conn, row.id)?.ok_or(Error::UnknownToken)?;
             let now = now_millis();
             let mut uptime = row.uptime_state();
             let mut offers = Vec::with_capacity(generated.len());

@@ -42,8 +42,7 @@ pub(crate) fn locked_token_row(conn: &mut DbConnection, row: &TokenRow) -> Resul
         // The file's one writer runs this write: the row as read is the row as it is.
         return Ok(row.clone());
     }
-    tokens::lock(conn, row.id)?;
-    tokens::find(conn, &row.token)?.ok_or(Error::UnknownToken)
+    tokens::find_locked(conn, row.id)?.ok_or(Error::UnknownToken)
 }
 
 /// The IP rule: a token used from a new address is refused when that address already holds
