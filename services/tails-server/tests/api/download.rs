@@ -2,7 +2,7 @@
 
 use reqwest::header::{
     ACCEPT_ENCODING, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_RANGE, ETAG,
-    IF_NONE_MATCH, RANGE,
+    IF_NONE_MATCH,
 };
 
 use crate::helpers::*;
@@ -76,13 +76,7 @@ async fn range_gives_206_with_the_slice() {
     // Tail i lives at 2 + 128·i; a holder reads single tails like this.
     let start = 2 + 128 * 7;
     let end = start + 127;
-    let response = app
-        .client
-        .get(app.id_url(&id))
-        .header(RANGE, format!("bytes={start}-{end}"))
-        .send()
-        .await
-        .unwrap();
+    let response = app.get_range(&id, &format!("{start}-{end}")).await;
     assert_eq!(response.status(), 206);
     assert_eq!(
         response.headers()[CONTENT_RANGE],
@@ -94,13 +88,7 @@ async fn range_gives_206_with_the_slice() {
         &tails[start..=end]
     );
 
-    let unsatisfiable = app
-        .client
-        .get(app.id_url(&id))
-        .header(RANGE, format!("bytes={}-", tails.len() + 10))
-        .send()
-        .await
-        .unwrap();
+    let unsatisfiable = app.get_range(&id, &format!("{}-", tails.len() + 10)).await;
     assert_eq!(unsatisfiable.status(), 416);
 }
 
@@ -174,13 +162,7 @@ async fn large_files_and_ranges_across_read_chunks() {
     assert_eq!(whole.bytes().await.unwrap().as_ref(), tails.as_slice());
 
     let (start, end) = (262_100, 524_400);
-    let part = app
-        .client
-        .get(app.id_url(&id))
-        .header(RANGE, format!("bytes={start}-{end}"))
-        .send()
-        .await
-        .unwrap();
+    let part = app.get_range(&id, &format!("{start}-{end}")).await;
     assert_eq!(part.status(), 206);
     assert_eq!(
         part.headers()[CONTENT_RANGE],
@@ -188,13 +170,7 @@ async fn large_files_and_ranges_across_read_chunks() {
     );
     assert_eq!(part.bytes().await.unwrap().as_ref(), &tails[start..=end]);
 
-    let suffix = app
-        .client
-        .get(app.id_url(&id))
-        .header(RANGE, "bytes=-300000")
-        .send()
-        .await
-        .unwrap();
+    let suffix = app.get_range(&id, "-300000").await;
     assert_eq!(suffix.status(), 206);
     assert_eq!(
         suffix.bytes().await.unwrap().as_ref(),

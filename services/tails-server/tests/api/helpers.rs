@@ -53,6 +53,20 @@ impl TestApp {
         .await
     }
 
+    /// `GET /match/{substring}`: the names listed.
+    pub async fn matching(&self, substring: &str) -> Vec<String> {
+        let url = format!("{}/match/{substring}", self.url);
+        let response = self.client.get(url).send().await.unwrap();
+        response.json().await.unwrap()
+    }
+
+    /// `GET /{id}` of the bytes `range` (`Range: bytes=RANGE`).
+    pub async fn get_range(&self, id: &str, range: &str) -> reqwest::Response {
+        let request = self.client.get(self.id_url(id));
+        let request = request.header(reqwest::header::RANGE, format!("bytes={range}"));
+        request.send().await.unwrap()
+    }
+
     /// Files under the final names (the server's hidden directories excluded).
     pub fn stored_files(&self) -> Vec<String> {
         stored_files(&self.storage)

@@ -86,28 +86,12 @@ async fn match_lists_names_never_paths() {
     let tails = tails_file(5);
     let id = app.register("m", 5, &tails);
     assert_eq!(answer(app.upload(&id, &tails).await).await.0, 200);
-    let names: Vec<String> = app
-        .client
-        .get(format!("{}/match/{DID}", app.url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let names: Vec<String> = app.matching(DID).await;
     assert_eq!(names, [id]);
     assert!(names.iter().all(|n| !n.contains('/')));
     // The server's own files never show.
     for own in ["tmp", "lock", "hashes", "upload", "part"] {
-        let listed: Vec<String> = app
-            .client
-            .get(format!("{}/match/{own}", app.url))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let listed: Vec<String> = app.matching(own).await;
         assert!(listed.is_empty(), "{own}: {listed:?}");
     }
 }

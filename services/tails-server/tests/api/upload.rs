@@ -23,15 +23,7 @@ async fn happy_path_then_match_lists_the_id() {
     let names: Vec<String> = response.json().await.unwrap();
     assert_eq!(names, std::slice::from_ref(&id));
 
-    let none: Vec<String> = app
-        .client
-        .get(format!("{}/match/nothing-like-this", app.url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let none: Vec<String> = app.matching("nothing-like-this").await;
     assert!(none.is_empty());
 
     let stored = app.client.get(app.id_url(&id)).send().await.unwrap();
