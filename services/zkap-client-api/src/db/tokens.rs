@@ -111,17 +111,12 @@ pub fn store_group(conn: &mut DbConnection, group: &RedeemedGroup<'_>) -> QueryR
                 spendable: group.spendable,
             })
             .collect();
-        // Multi-row INSERT is not available through the MultiConnection: one arm per backend.
-        // On SQLite diesel would insert row by row in a transaction of its own, which cannot
-        // open inside the writer's; so row by row here, in the writer's transaction.
+        // Multi-row INSERT is not available through the MultiConnection: one arm per backend
+        // (on SQLite diesel inserts row by row inside a savepoint of its own).
         let insert = diesel::insert_into(unblinded_tokens::table).values(&rows);
         match conn {
             DbConnection::Sqlite(c) => {
-                for row in &rows {
-                    diesel::insert_into(unblinded_tokens::table)
-                        .values(row)
-                        .execute(c)?;
-                }
+                insert.execute(c)?;
             }
             DbConnection::Postgresql(c) => {
                 insert.execute(c)?;
