@@ -15,18 +15,33 @@ async fn put_mixed(app: &TestApp, hash: &str, file: &[u8]) -> (u16, String) {
         ],
         body: file.to_vec(),
     }]);
-    let response = app
-        .client
+    answer(send_mixed(app, hash, body).await).await
+}
+
+/// `PUT /hash/{hash}` of a `multipart/mixed` body.
+async fn send_mixed(
+    app: &TestApp,
+    hash: &str,
+    body: impl Into<reqwest::Body>,
+) -> reqwest::Response {
+    let content_type = format!("multipart/mixed; boundary={BOUNDARY}");
+    put_hash(app, hash, &content_type, body).await
+}
+
+/// `PUT /hash/{hash}` of `body` as `content_type`.
+async fn put_hash(
+    app: &TestApp,
+    hash: &str,
+    content_type: &str,
+    body: impl Into<reqwest::Body>,
+) -> reqwest::Response {
+    app.client
         .put(format!("{}/hash/{hash}", app.url))
-        .header(
-            CONTENT_TYPE,
-            format!("multipart/mixed; boundary={BOUNDARY}"),
-        )
+        .header(CONTENT_TYPE, content_type)
         .body(body)
         .send()
         .await
-        .unwrap();
-    answer(response).await
+        .unwrap()
 }
 
 #[actix_web::test]
@@ -92,37 +107,19 @@ async fn hash_mismatch_and_bad_hashes_are_400() {
 #[actix_web::test]
 async fn empty_multipart_is_400_not_500() {
     let app = spawn_app().await;
-    let response = app
-        .client
-        .put(format!("{}/hash/{}", app.url, tails_hash(&[0, 2])))
-        .header(
-            CONTENT_TYPE,
-            format!("multipart/mixed; boundary={BOUNDARY}"),
-        )
-        .body(format!("--{BOUNDARY}--\r\n"))
-        .send()
-        .await
-        .unwrap();
+    let response = send_mixed(&app, &tails_hash(&[0, 2]), format!("--{BOUNDARY}--\r\n")).await;
     assert_eq!(answer(response).await.0, 400);
 
-    let response = app
-        .client
-        .put(format!("{}/hash/{}", app.url, tails_hash(&[0, 2])))
-        .header(CONTENT_TYPE, "multipart/mixed")
-        .body("")
-        .send()
-        .await
-        .unwrap();
+    let response = put_hash(&app, &tails_hash(&[0, 2]), "multipart/mixed", "").await;
     assert_eq!(answer(response).await.0, 400);
 
-    let response = app
-        .client
-        .put(format!("{}/hash/{}", app.url, tails_hash(&[0, 2])))
-        .header(CONTENT_TYPE, "application/octet-stream")
-        .body(vec![0u8, 2])
-        .send()
-        .await
-        .unwrap();
+    let response = put_hash(
+        &app,
+        &tails_hash(&[0, 2]),
+        "application/octet-stream",
+        vec![0u8, 2],
+    )
+    .await;
     assert_eq!(
         answer(response).await,
         (400, "Expected mutlipart content type".to_owned())
@@ -140,17 +137,7 @@ async fn put_file_by_hash_part_without_headers() {
         headers: Vec::new(),
         body: file.clone(),
     }]);
-    let response = app
-        .client
-        .put(format!("{}/hash/{hash}", app.url))
-        .header(
-            CONTENT_TYPE,
-            format!("multipart/mixed; boundary={BOUNDARY}"),
-        )
-        .body(body)
-        .send()
-        .await
-        .unwrap();
+    let response = send_mixed(&app, &hash, body).await;
     assert_eq!(answer(response).await, (200, hash.clone()));
     let download = app
         .client
