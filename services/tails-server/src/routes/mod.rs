@@ -2,6 +2,7 @@
 //! extractors in [`extract`]), call one operation and map its result.
 
 mod body;
+mod delimiter;
 mod download;
 mod extract;
 mod file_body;
