@@ -28,7 +28,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: AppState) {
         .app_data(web::Data::new(cors))
         .app_data(extractors::path::<JsonStatusMessage>())
         .app_data(extractors::query::<JsonStatusMessage>())
-        .route("/", web::get().to(root))
+        .route("/", web::get().to(ok))
         .route("/openapi.json", web::get().to(openapi::get));
     // The longer prefix first: a scope matches by prefix.
     for prefix in PREFIXES {
@@ -65,10 +65,6 @@ fn resources(cfg: &mut web::ServiceConfig) {
         .route("/status/summary", web::get().to(status::summary))
         .route("/status/list", web::get().to(status::list))
         .route("/status/list{tail:/.*}", web::get().to(status::list));
-}
-
-async fn root() -> HttpResponse {
-    HttpResponse::Ok().json(json!({"msg": "ok"}))
 }
 
 async fn ok() -> HttpResponse {
