@@ -79,7 +79,13 @@ pub fn command<S: Service>() -> clap::Command {
         .name(S::NAME)
         .bin_name(S::NAME)
         .about(S::ABOUT)
-        .version(S::VERSION);
+        .version(S::VERSION)
+        .after_help(format!(
+            "Every setting can also come from the --config file (the flag's name with `_` for \
+             `-`) or from the environment as {}__<NAME> (upper case); given flags win, then \
+             the environment, then the file.",
+            env_prefix(S::NAME)
+        ));
     settings::help::with_defaults(command, &S::Settings::default())
 }
 
@@ -287,6 +293,7 @@ mod tests {
         );
         assert!(help.contains("[default: 100000]"), "{help}");
         assert!(help.contains("[default: plain]"), "{help}");
+        assert!(help.contains("DEMO_SERVICE__<NAME>"), "{help}");
     }
 
     #[test]
