@@ -34,6 +34,13 @@ pub trait Service: Sized + 'static {
         Ok(settings::load(sources, flags)?)
     }
 
+    /// Rules across settings that their types do not express (ranges, names listed twice),
+    /// checked once they are loaded.
+    fn check(settings: &Self::Settings) -> anyhow::Result<()> {
+        let _ = settings;
+        Ok(())
+    }
+
     /// The log settings inside the service's settings.
     fn log(settings: &Self::Settings) -> &LogSettings;
 
@@ -115,7 +122,9 @@ pub fn load<S: Service>(
         file: cli.config.as_deref(),
         env,
     };
-    S::load(sources, &cli.flags)
+    let settings = S::load(sources, &cli.flags)?;
+    S::check(&settings)?;
+    Ok(settings)
 }
 
 /// The whole of a service's `main`.

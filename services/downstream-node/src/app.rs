@@ -11,7 +11,7 @@ use anyhow::Context as _;
 use service_kit::db::Database;
 use service_kit::metrics::Metrics;
 use service_kit::server::{self, Readiness};
-use service_kit::settings::{LogSettings, Sources};
+use service_kit::settings::LogSettings;
 use service_kit::startup::Service;
 
 use crate::db;
@@ -102,14 +102,10 @@ impl Service for Application {
     type Flags = Flags;
     type Command = Command;
 
-    /// The layers service-kit reads, then the Python log level names and the ranges checked.
-    fn load(sources: Sources<'_>, flags: &Flags) -> anyhow::Result<Settings> {
-        let mut settings: Settings = service_kit::settings::load(sources, flags)?;
-        settings.log.log_level = service_kit::log_level::log_filter(&settings.log.log_level)?;
+    fn check(settings: &Settings) -> anyhow::Result<()> {
         settings
             .check()
-            .map_err(|reason| anyhow::anyhow!("invalid settings: {reason}"))?;
-        Ok(settings)
+            .map_err(|reason| anyhow::anyhow!("invalid settings: {reason}"))
     }
 
     fn log(settings: &Settings) -> &LogSettings {

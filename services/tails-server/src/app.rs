@@ -9,7 +9,7 @@ use actix_web::dev::ServerHandle;
 use anyhow::Context as _;
 use service_kit::metrics::{Counter, Metrics};
 use service_kit::server::{self, Readiness};
-use service_kit::settings::{LogSettings, Sources};
+use service_kit::settings::LogSettings;
 use service_kit::startup::{ServeOnly, Service};
 
 use crate::ledger::Ledgers;
@@ -85,13 +85,8 @@ impl Service for Application {
     type Flags = Flags;
     type Command = ServeOnly;
 
-    /// The layers service-kit reads, then the original's log level names and the rules
-    /// across settings checked.
-    fn load(sources: Sources<'_>, flags: &Flags) -> anyhow::Result<Settings> {
-        let mut settings: Settings = service_kit::settings::load(sources, flags)?;
-        settings.log.log_level = service_kit::log_level::log_filter(&settings.log.log_level)?;
-        settings.check()?;
-        Ok(settings)
+    fn check(settings: &Settings) -> anyhow::Result<()> {
+        settings.check()
     }
 
     fn log(settings: &Settings) -> &LogSettings {

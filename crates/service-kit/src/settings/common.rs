@@ -4,7 +4,7 @@
 //! in the environment and on the command line.
 
 use clap::Args;
-use serde::{Deserialize, Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::db::PoolOptions;
 use crate::server::{LogFormat, ServerOptions};
@@ -76,7 +76,9 @@ impl DatabaseSettings {
 /// Log lines: which and how.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LogSettings {
-    /// A Rust filter or a Python level name; `RUST_LOG` wins when set.
+    /// A Rust filter; Python level names (`WARNING`, `CRITICAL`...) are turned into one as
+    /// they are read. `RUST_LOG` wins when set.
+    #[serde(deserialize_with = "log_filter")]
     pub log_level: String,
     pub log_format: LogFormat,
 }
@@ -88,6 +90,11 @@ impl Default for LogSettings {
             log_format: LogFormat::Plain,
         }
     }
+}
+
+fn log_filter<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    crate::log_level::log_filter(&text).map_err(serde::de::Error::custom)
 }
 
 /// Flags of [`ServerSettings`]. Help texts carry no defaults: they are added from the service's
