@@ -386,6 +386,23 @@ impl Answer {
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
     }
+
+    /// The checks every service makes of its answer to a documented operation (`what` names
+    /// the request in failure messages): the method is routed, the router knows the path
+    /// (`unmatched` recognises the service's answer to a path it does not know), and the
+    /// answer is one the document lists.
+    pub fn assert_answers(&self, op: &Operation, what: &str, unmatched: impl Fn(&Answer) -> bool) {
+        assert_ne!(self.status, 405, "{what}: the method is not routed");
+        assert!(
+            !unmatched(self),
+            "{what}: the router does not know this path"
+        );
+        if let Err(mismatch) =
+            op.check_response(self.status, self.content_type.as_deref(), &self.body)
+        {
+            panic!("{what} {mismatch}");
+        }
+    }
 }
 
 /// Asserts that `/metrics` at `base` counted a request under each expected `(method, route
