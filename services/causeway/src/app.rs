@@ -9,7 +9,7 @@ use anyhow::Context as _;
 use ledger_client::bitcoin_rpc::BitcoinRpc;
 use ledger_client::{Timeouts, http_client};
 use service_kit::db::{Backend, Database, DbError};
-use service_kit::metrics::Metrics;
+use service_kit::metrics::{Counter, Metrics};
 use service_kit::server::{self, Readiness};
 use service_kit::settings::LogSettings;
 use service_kit::startup::Service;
@@ -20,6 +20,7 @@ use crate::domain::bucket::BucketTerms;
 use crate::domain::{Clock, Put, Sats};
 use crate::error::Error;
 use crate::ops::{kv, put_batch};
+use crate::read_cache::{ReadCache, Stale};
 use crate::settings::{Command, Flags, Settings};
 use crate::{db, routes, transfer};
 
@@ -49,6 +50,11 @@ pub struct AppState {
     pub puts: Option<PutBatcher>,
     /// PostgreSQL's and MySQL's read batcher; `None` on SQLite.
     pub reads: Option<ReadBatcher>,
+    /// `/get`'s cache, on SQLite only (see [`crate::read_cache`]).
+    pub cache: Option<Arc<ReadCache>>,
+    /// `/get`s answered from the cache, and those that read the database.
+    pub cache_hits: Counter,
+    pub cache_misses: Counter,
     /// The size of a new bucket.
     pub terms: BucketTerms,
     /// How long a nonce lives, in seconds.
@@ -76,6 +82,27 @@ impl AppState {
         self.db
             .run(move |conn| work(conn).map_err(Error::from))
             .await
+    }
+
+    /// A write that may change what `/get` serves. With a read cache it runs to its end even
+    /// when the request is dropped, and once it is over the cache forgets what `stale` says
+    /// the outcome changed (a failed write may still have committed: its caller says so).
+    pub async fn write_for_get<T, F, S>(&self, work: F, stale: S) -> Result<T, Error>
+    where
+        F: FnOnce(&mut service_kit::db::DbConnection) -> Result<T, Error> + Send + 'static,
+        S: FnOnce(&Result<T, Error>) -> Stale + Send + 'static,
+        T: Send + 'static,
+    {
+        let Some(cache) = self.cache.clone() else {
+            return self.db.write(work).await;
+        };
+        let db = self.db.clone();
+        let write = tokio::spawn(async move {
+            let outcome = db.write(work).await;
+            stale(&outcome).forget(&cache);
+            outcome
+        });
+        write.await.map_err(|_| Error::Db(DbError::Cancelled))?
     }
 }
 
@@ -124,7 +151,31 @@ impl Service for Application {
         };
         // Settings beyond i64 mean "without limit": they saturate.
         let saturated = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+        let cache = match db.backend() {
+            Backend::Sqlite if settings.read_cache_bytes > 0 => Some(Arc::new(ReadCache::new(
+                usize::try_from(settings.read_cache_bytes).unwrap_or(usize::MAX),
+            ))),
+            _ => None,
+        };
+        let metrics = Metrics::new(Self::NAME);
+        if let Some(cache) = &cache {
+            let cache = Arc::clone(cache);
+            metrics.gauge(
+                "causeway_read_cache_bytes",
+                "Bytes held by /get's cache",
+                move || cache.bytes() as f64,
+            );
+        }
         let state = AppState {
+            cache_hits: metrics.counter(
+                "causeway_read_cache_hits_total",
+                "/get reads answered from the cache",
+            ),
+            cache_misses: metrics.counter(
+                "causeway_read_cache_misses_total",
+                "/get reads that went to the database with the cache on",
+            ),
+            cache,
             terms: BucketTerms {
                 bytes: saturated(settings.bucket_bytes),
                 transfer_bytes: saturated(settings.bucket_transfer_bytes),
@@ -140,11 +191,10 @@ impl Service for Application {
             transfer: Arc::new(transfer),
         };
         let routes = state.clone();
-        let server =
-            server::Application::build(&options, Metrics::new(Self::NAME), readiness, move |cfg| {
-                routes::configure(cfg, routes.clone())
-            })
-            .with_context(|| format!("cannot listen on {}:{}", options.host, options.port))?;
+        let server = server::Application::build(&options, metrics, readiness, move |cfg| {
+            routes::configure(cfg, routes.clone())
+        })
+        .with_context(|| format!("cannot listen on {}:{}", options.host, options.port))?;
         Ok(Self {
             server,
             state,
@@ -177,6 +227,10 @@ impl Service for Application {
             tokio::spawn(reads.run(state.db.clone(), kv::read_batch, read_failed));
         }
         let (stop, stopped) = tokio::sync::watch::channel(false);
+        tokio::spawn(crate::read_cache::watch_foreign_writes(
+            state.clone(),
+            stopped.clone(),
+        ));
         let flusher = {
             let state = state.clone();
             tokio::spawn(async move { state.transfer.run(state.clone(), stopped).await })

@@ -8,6 +8,7 @@ pub mod domain;
 pub mod error;
 pub mod ops;
 pub mod payments;
+pub mod read_cache;
 pub mod routes;
 pub mod settings;
 pub mod transfer;

@@ -44,6 +44,8 @@ pub struct Settings {
     /// write at once; `/get`s of that owner wait for the write. Bounds the quota overshoot
     /// (README, "Transfer accounting").
     pub transfer_flush_bytes: u64,
+    /// Memory `/get`'s cache may hold, on SQLite (`crate::read_cache`); 0 turns it off.
+    pub read_cache_bytes: u64,
 }
 
 impl Default for Settings {
@@ -69,6 +71,7 @@ impl Default for Settings {
             nonce_ttl_secs: 3600,
             transfer_flush_ms: 100,
             transfer_flush_bytes: 1_048_576,
+            read_cache_bytes: 67_108_864,
         }
     }
 }
@@ -137,6 +140,9 @@ pub struct Flags {
     /// Unwritten transfer per owner that forces a write, in bytes
     #[arg(long, global = true)]
     pub transfer_flush_bytes: Option<u64>,
+    /// Memory /get's cache may hold on SQLite, in bytes, 0 = off
+    #[arg(long, global = true)]
+    pub read_cache_bytes: Option<u64>,
 }
 
 impl Settings {

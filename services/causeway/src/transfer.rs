@@ -24,7 +24,7 @@ use tokio::sync::{Notify, watch};
 
 use crate::AppState;
 use crate::db::buckets::{self, Served};
-use crate::domain::Key;
+use crate::domain::{EncodedValue, Key};
 use crate::error::Error;
 
 /// How long a read waits for flushes before it gives up (the database is away, say).
@@ -186,6 +186,10 @@ impl Transfer {
             .db
             .write(move |conn| Ok::<_, Error>(buckets::record_transfer(conn, &written, now)?))
             .await;
+        // Before the settled tally may meet a cached room that predates this flush.
+        if let Some(cache) = &state.cache {
+            cache.forget_rooms(batch.keys().map(String::as_str));
+        }
         self.settle(batch, outcome.is_ok());
         outcome
     }
@@ -211,20 +215,20 @@ impl Transfer {
 }
 
 /// `/get`: the value, once its size fits the owner's transfer (see the module's rule).
-pub async fn serve(state: &AppState, key: &Key) -> Result<String, Error> {
+pub async fn serve(state: &AppState, key: &Key) -> Result<EncodedValue, Error> {
     let ledger = &state.transfer;
     let mut generations = ledger.generation.subscribe();
     let deadline = Instant::now() + MAX_WAIT;
     loop {
         let seen = *generations.borrow_and_update();
         let now = crate::domain::time::now();
-        let doc = crate::ops::kv::read(state, key, now)
+        let (doc, room) = crate::ops::kv::read(state, key, now)
             .await?
             .ok_or(Error::KeyNotFound)?;
         // In memory: a value is at most `max_value_bytes`, far below i64::MAX.
-        let bytes = i64::try_from(doc.value.len()).unwrap_or(i64::MAX);
-        match ledger.admit(seen, &doc.owner, doc.bucket_id, bytes, doc.room) {
-            Admission::Served => return Ok(doc.value),
+        let bytes = i64::try_from(doc.value.size()).unwrap_or(i64::MAX);
+        match ledger.admit(seen, &doc.owner, doc.bucket_id, bytes, room) {
+            Admission::Served => return Ok(doc.value.clone()),
             Admission::Exhausted => return Err(Error::TransferExhausted),
             Admission::ReadAgain => {}
             Admission::AwaitFlush => {

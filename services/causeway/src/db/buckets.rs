@@ -34,6 +34,15 @@ pub fn count_free(conn: &mut DbConnection, owner: &str) -> QueryResult<i64> {
 }
 
 /// Satoshis the owner has spent on bought buckets.
+/// When the first of the owner's buckets live at `now` expires; `None` without any.
+pub fn first_expiry(conn: &mut DbConnection, owner: &str, now: i64) -> QueryResult<Option<i64>> {
+    buckets::table
+        .filter(buckets::owner.eq(owner))
+        .filter(buckets::expires_at.gt(now))
+        .select(diesel::dsl::min(buckets::expires_at))
+        .get_result(conn)
+}
+
 pub fn spent(conn: &mut DbConnection, owner: &str) -> QueryResult<i64> {
     let prices: Vec<i64> = buckets::table
         .filter(buckets::owner.eq(owner))

@@ -30,3 +30,12 @@ pub fn is_unique_violation(err: &diesel::result::Error) -> bool {
         diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)
     )
 }
+
+/// SQLite's `PRAGMA data_version` of this connection: it changes when another connection
+/// commits to the database file.
+pub fn data_version(conn: &mut service_kit::db::DbConnection) -> diesel::QueryResult<i64> {
+    use diesel::RunQueryDsl;
+    prepared::Statement::<(diesel::sql_types::BigInt,)>::new("PRAGMA data_version", &[])
+        .get_result::<(i64,)>(conn)
+        .map(|(version,)| version)
+}

@@ -1,3 +1,5 @@
+use bytes::Bytes;
+
 use crate::error::Error;
 
 /// Longest key: the width of the original's `kv.key varchar(64)`.
@@ -62,6 +64,32 @@ impl Value {
     }
 }
 
+/// A stored value as `/get` answers it: its JSON string, encoded once (the read cache keeps
+/// it so), and the value's length in bytes, which is what transfer counts.
+#[derive(Debug, Clone)]
+pub struct EncodedValue {
+    json: Bytes,
+    len: usize,
+}
+
+impl EncodedValue {
+    pub fn encode(value: &str) -> Self {
+        Self {
+            json: Bytes::from(serde_json::Value::from(value).to_string()),
+            len: value.len(),
+        }
+    }
+
+    pub fn json(&self) -> &Bytes {
+        &self.json
+    }
+
+    /// The value's own length in bytes.
+    pub fn size(&self) -> usize {
+        self.len
+    }
+}
+
 /// Storage a document takes: its key and value in UTF-8 bytes.
 pub fn stored_size(key: &Key, value: &Value) -> i64 {
     // In memory, and both are bounded (64 chars, max_value_bytes), far below i64::MAX.
@@ -81,6 +109,13 @@ mod tests {
             assert!(Key::parse(bad).is_err(), "{bad}");
         }
         assert!(Key::parse(&"a".repeat(65)).is_err());
+    }
+
+    #[test]
+    fn encoded_values_are_json_strings() {
+        let value = EncodedValue::encode("a\"é\n");
+        assert_eq!(&value.json()[..], "\"a\\\"é\\n\"".as_bytes());
+        assert_eq!(value.size(), 5);
     }
 
     #[test]

@@ -13,7 +13,7 @@ pub mod write;
 
 pub use address::{Owner, Registration, parse_address};
 pub use enrollment::Enrollment;
-pub use key::{Key, Value};
+pub use key::{EncodedValue, Key, Value};
 pub use nonce::Nonce;
 pub use pricing::Sats;
 pub use time::Clock;

@@ -10,6 +10,7 @@ use crate::domain::bucket::{Bucket, BucketTerms, BucketView};
 use crate::domain::{Registration, Sats};
 use crate::error::Error;
 use crate::payments;
+use crate::read_cache::Stale;
 
 /// What `/request` did.
 pub struct Request {
@@ -22,9 +23,12 @@ pub struct Request {
 pub async fn request(state: &AppState, registration: Registration) -> Result<Request, Error> {
     let owner = register(state, registration).await?;
     let (limit, terms, now) = (state.settings.free_buckets, state.terms, state.clock().now);
+    let stale = Stale::Owner(owner.clone());
     let (granted, buckets) = state
-        .db
-        .write(move |conn| request_free(conn, &owner, limit, terms, now))
+        .write_for_get(
+            move |conn| request_free(conn, &owner, limit, terms, now),
+            |_| stale,
+        )
         .await?;
     Ok(Request {
         granted,
@@ -57,9 +61,12 @@ pub async fn buy(state: &AppState, registration: Registration) -> Result<Purchas
         (payments::received(state, &owner).await?.0, Some(address))
     };
     let (terms, now) = (state.terms, state.clock().now);
+    let stale = Stale::Owner(owner.clone());
     let (bought, balance, buckets) = state
-        .db
-        .write(move |conn| sell(conn, &owner, price, received, terms, now))
+        .write_for_get(
+            move |conn| sell(conn, &owner, price, received, terms, now),
+            |_| stale,
+        )
         .await?;
     // Not bought: the balance is below the price, so something is due.
     let due = (!bought).then(|| Sats(price.0.saturating_add_signed(balance.saturating_neg())));

@@ -2,43 +2,50 @@
 //! and accounting commit or roll back together. On PostgreSQL puts are decided in batches
 //! ([`super::put_batch`]) by the same rules ([`admit`], [`existing`]).
 
+use std::sync::Arc;
+
 use service_kit::db::{Backend, DbConnection, Unavailable};
 
 use crate::AppState;
 use crate::db::documents::{self, NewDocument, Placement, Readable};
 use crate::db::{buckets, is_unique_violation, nonces, owners};
 use crate::domain::key::stored_size;
-use crate::domain::{Clock, Delete, Key, Owner, Put};
+use crate::domain::{Clock, Delete, EncodedValue, Key, Owner, Put};
 use crate::error::Error;
+use crate::read_cache::{Document, Lookup, Room, Stale};
 
 /// `/put`: stores the value under the key for its owner.
 pub async fn put(state: &AppState, put: Put) -> Result<(), Error> {
     let clock = state.clock();
-    match &state.puts {
-        Some(batcher) => batcher
+    if let Some(batcher) = &state.puts {
+        return batcher
             .submit((put, clock))
             .await
-            .unwrap_or(Err(Error::BatchFailed)),
-        None => {
-            state
-                .db
-                .write(move |conn| put_alone(conn, &put, clock))
-                .await
-        }
+            .unwrap_or(Err(Error::BatchFailed));
     }
+    let (key, owner) = (put.key.as_str().to_owned(), put.owner.to_string());
+    let stale = move |outcome: &Result<Reach, Error>| match outcome {
+        // A failed commit may have happened after all, and moved other documents.
+        Ok(Reach::Owner) | Err(Error::Db(_) | Error::Query(_)) => Stale::Owner(owner),
+        _ => Stale::Key(key),
+    };
+    state
+        .write_for_get(move |conn| put_alone(conn, &put, clock), stale)
+        .await
+        .map(drop)
 }
 
 /// `/delete`: removes the document and refunds its space.
 pub async fn delete(state: &AppState, delete: Delete) -> Result<(), Error> {
     let clock = state.clock();
+    let stale = Stale::Key(delete.key.as_str().to_owned());
     state
-        .db
-        .write(move |conn| delete_in(conn, &delete, clock))
+        .write_for_get(move |conn| delete_in(conn, &delete, clock), |_| stale)
         .await
 }
 
 /// `/get`: the value, once its size fits the owner's transfer (`crate::transfer`).
-pub async fn get(state: &AppState, key: &Key) -> Result<String, Error> {
+pub async fn get(state: &AppState, key: &Key) -> Result<EncodedValue, Error> {
     crate::transfer::serve(state, key).await
 }
 
@@ -70,14 +77,24 @@ pub fn existing(placement: Option<Placement>, owner: &str) -> Result<Option<Plac
     }
 }
 
+/// What a put changed besides its own key's document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reach {
+    Key,
+    /// Other documents of the owner were deleted (a delegate bound) or moved (out of
+    /// expired buckets).
+    Owner,
+}
+
 /// One put in the caller's transaction.
-pub fn put_alone(conn: &mut DbConnection, put: &Put, clock: Clock) -> Result<(), Error> {
+pub fn put_alone(conn: &mut DbConnection, put: &Put, clock: Clock) -> Result<Reach, Error> {
     let key = put.key.as_str();
     let owner = owners::lock(conn, &put.owner.to_string())?.ok_or(Error::UserNotFound)?;
     // Read once the lock is held, so nothing in it predates the previous writer's commit.
     let found = owners::before_put(conn, &owner.address, key, &put.digest, clock.now)?;
     admit(put, &owner, found.nonce, found.fresh, clock)?;
     let mut placement = found.placement;
+    let mut reach = Reach::Key;
     if let Some(delegate) = put.binds()
         && (!owner.bound || owner.delegate != delegate)
     {
@@ -93,10 +110,12 @@ pub fn put_alone(conn: &mut DbConnection, put: &Put, clock: Clock) -> Result<(),
             },
         );
         if purged > 0 {
+            reach = Reach::Owner;
             placement = documents::placement(conn, key)?;
         }
     }
     if found.stranded && buckets::relocate_expired(conn, &owner.address, clock.now)? > 0 {
+        reach = Reach::Owner;
         placement = documents::placement(conn, key)?;
     }
     let existing = existing(placement, &owner.address)?;
@@ -125,7 +144,7 @@ pub fn put_alone(conn: &mut DbConnection, put: &Put, clock: Clock) -> Result<(),
         documents::insert_charged(conn, &doc)
             .map_err(taken)?
             .ok_or(Error::InsufficientStorage)?;
-        return Ok(());
+        return Ok(reach);
     }
     doc.bucket_id = buckets::charge_storage(conn, &owner.address, size, clock.now)?
         .ok_or(Error::InsufficientStorage)?;
@@ -133,7 +152,7 @@ pub fn put_alone(conn: &mut DbConnection, put: &Put, clock: Clock) -> Result<(),
         Some(_) => documents::update(conn, &doc)?,
         None => documents::insert(conn, &doc).map_err(taken)?,
     }
-    Ok(())
+    Ok(reach)
 }
 
 fn delete_in(conn: &mut DbConnection, delete: &Delete, clock: Clock) -> Result<(), Error> {
@@ -161,20 +180,66 @@ fn delete_in(conn: &mut DbConnection, delete: &Delete, clock: Clock) -> Result<(
     Ok(())
 }
 
-/// `/get`'s read: the document and its owner's transfer left; batched with other reads on
-/// PostgreSQL and MySQL, on the pool on SQLite.
-pub async fn read(state: &AppState, key: &Key, now: i64) -> Result<Option<Readable>, Error> {
-    match &state.reads {
+/// `/get`'s read: the document and its owner's transfer left. On SQLite from the read cache
+/// when it holds both, else from the pool, filling the cache; on PostgreSQL and MySQL batched
+/// with other reads.
+pub async fn read(
+    state: &AppState,
+    key: &Key,
+    now: i64,
+) -> Result<Option<(Arc<Document>, i64)>, Error> {
+    if let Some(cache) = &state.cache {
+        let ticket = match cache.lookup(key.as_str(), now) {
+            Lookup::Hit(doc, left) => {
+                state.cache_hits.inc();
+                return Ok(Some((doc, left)));
+            }
+            Lookup::Miss(ticket) => ticket,
+        };
+        state.cache_misses.inc();
+        let owned = key.clone();
+        let found = state
+            .query(move |conn| {
+                let Some(found) = documents::read(conn, owned.as_str(), now)? else {
+                    return Ok(None);
+                };
+                let until = buckets::first_expiry(conn, &found.owner, now)?;
+                Ok(Some((found, until.unwrap_or(i64::MAX))))
+            })
+            .await?;
+        return Ok(found.map(|(found, until)| {
+            let room = Room {
+                left: found.room,
+                until,
+            };
+            let doc = Arc::new(document(found));
+            cache.fill(ticket, key.as_str(), &doc, room);
+            (doc, room.left)
+        }));
+    }
+    let found = match &state.reads {
         Some(batcher) => batcher
             .submit((key.as_str().to_owned(), now))
             .await
-            .unwrap_or(Err(Error::BatchFailed)),
+            .unwrap_or(Err(Error::BatchFailed))?,
         None => {
             let key = key.clone();
             state
                 .query(move |conn| documents::read(conn, key.as_str(), now))
-                .await
+                .await?
         }
+    };
+    Ok(found.map(|found| {
+        let left = found.room;
+        (Arc::new(document(found)), left)
+    }))
+}
+
+fn document(found: Readable) -> Document {
+    Document {
+        value: EncodedValue::encode(&found.value),
+        owner: Arc::from(found.owner),
+        bucket_id: found.bucket_id,
     }
 }
 

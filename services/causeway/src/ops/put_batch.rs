@@ -89,7 +89,9 @@ pub fn run(conn: &mut DbConnection, puts: Vec<(Put, Clock)>) -> Vec<Outcome> {
         .into_iter()
         .zip(&puts)
         .map(|(outcome, (put, clock))| {
-            outcome.unwrap_or_else(|| in_transaction(conn, |conn| kv::put_alone(conn, put, *clock)))
+            outcome.unwrap_or_else(|| {
+                in_transaction(conn, |conn| kv::put_alone(conn, put, *clock)).map(drop)
+            })
         })
         .collect()
 }

@@ -20,6 +20,7 @@ mod outage;
 mod payments;
 mod query;
 mod quota;
+mod read_cache;
 mod schema;
 mod signatures;
 mod transfer;

@@ -36,6 +36,8 @@ impl Replica {
             max_value_bytes: MAX_VALUE,
             transfer_flush_bytes: FLUSH_BYTES,
             transfer_flush_ms: 20,
+            // Replicas on one SQLite file run without the cache (README, "Read cache").
+            read_cache_bytes: 0,
             ..Settings::default()
         };
         settings.server.port = 0;
