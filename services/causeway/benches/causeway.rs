@@ -1,7 +1,8 @@
 //! `make bench`: signed /put and /get throughput with 64 concurrent connections on SQLite,
-//! and on PostgreSQL and MariaDB when TEST_POSTGRES_URL / TEST_MYSQL_URL are set, each the
-//! median of three rounds that alternate the backends, with each server backend's ratio to
-//! SQLite from the same run (target ≥ 0.8); and one signature verification alone. Targets
+//! with and without `/get`'s read cache, and on PostgreSQL and MariaDB when TEST_POSTGRES_URL
+//! / TEST_MYSQL_URL are set, each the median of three rounds that alternate the set-ups, with
+//! each server backend's ratio to SQLite from the same run (target ≥ 0.8; for `/get` against
+//! SQLite without the cache, which the server backends do not have); and one signature verification alone. Targets
 //! on the 2-core machine: ≥ 5,000 puts/s and ≥ 20,000 gets/s on SQLite. The client shares
 //! the cores with the server, so bodies and URLs are prepared before the timing; figures
 //! are noisy (README, "Tests and benchmark").
@@ -26,75 +27,121 @@ const VALUE_BYTES: usize = 8192;
 /// Rounds per backend, alternating the backends; each figure is the median.
 const ROUNDS: usize = 3;
 
+/// One configuration measured: a backend, and on SQLite with or without `/get`'s cache.
+#[derive(Clone, Copy)]
+struct Setup {
+    backend: Backend,
+    cache: bool,
+}
+
+impl std::fmt::Display for Setup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (self.backend, self.cache) {
+            (Backend::Sqlite, false) => write!(f, "SQLite, no read cache"),
+            (backend, _) => write!(f, "{backend}"),
+        }
+    }
+}
+
 fn main() {
     signature_verification();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .unwrap();
-    let backends: Vec<Backend> = [Backend::Sqlite, Backend::Postgres, Backend::Mysql]
-        .into_iter()
-        .filter(|backend| {
-            let configured = *backend == Backend::Sqlite || server_url(*backend).is_some();
-            if !configured {
-                eprintln!(
-                    "{backend} not configured ({}); skipped",
-                    url_variable(*backend)
-                );
-            }
-            configured
-        })
-        .collect();
-    let mut figures: Vec<(Backend, Vec<f64>, Vec<f64>)> = backends
+    let mut setups = vec![
+        Setup {
+            backend: Backend::Sqlite,
+            cache: true,
+        },
+        // The like-for-like baseline of the server backends, which never cache (README,
+        // "Read cache").
+        Setup {
+            backend: Backend::Sqlite,
+            cache: false,
+        },
+    ];
+    for backend in [Backend::Postgres, Backend::Mysql] {
+        match server_url(backend) {
+            Some(_) => setups.push(Setup {
+                backend,
+                cache: false,
+            }),
+            None => eprintln!(
+                "{backend} not configured ({}); skipped",
+                url_variable(backend)
+            ),
+        }
+    }
+    let mut figures: Vec<(Setup, Vec<f64>, Vec<f64>)> = setups
         .iter()
-        .map(|b| (*b, Vec::new(), Vec::new()))
+        .map(|s| (*s, Vec::new(), Vec::new()))
         .collect();
     for _ in 0..ROUNDS {
-        for (backend, puts, gets) in figures.iter_mut() {
-            let db = TestDatabase::require(*backend);
-            let (p, g) = runtime.block_on(throughput(db.url().to_owned()));
+        for (setup, puts, gets) in figures.iter_mut() {
+            let db = TestDatabase::require(setup.backend);
+            let (p, g) = runtime.block_on(throughput(db.url().to_owned(), setup.cache));
             puts.push(p);
             gets.push(g);
         }
     }
-    let medians: Vec<(Backend, f64, f64)> = figures
+    let medians: Vec<(Setup, f64, f64)> = figures
         .into_iter()
-        .map(|(backend, puts, gets)| (backend, median(puts), median(gets)))
+        .map(|(setup, puts, gets)| (setup, median(puts), median(gets)))
         .collect();
-    for (backend, puts, gets) in &medians {
+    for (setup, puts, gets) in &medians {
         let note = format!("64 connections, median of {ROUNDS}");
         bench_row(
             "causeway",
-            &format!("signed /put, new keys, 8 KiB ({backend})"),
+            &format!("signed /put, new keys, 8 KiB ({setup})"),
             *puts,
             "req/s",
             &note,
         );
         bench_row(
             "causeway",
-            &format!("/get, 8 KiB values ({backend})"),
+            &format!("/get, 8 KiB values ({setup})"),
             *gets,
             "req/s",
             &note,
         );
     }
-    let Some(&(_, sqlite_puts, sqlite_gets)) = medians.first() else {
+    let [
+        (_, cached_puts, cached_gets),
+        (_, _, sqlite_gets),
+        servers @ ..,
+    ] = &medians[..]
+    else {
         return;
     };
-    for (backend, puts, gets) in medians.iter().skip(1) {
+    bench_row(
+        "causeway",
+        "/get, SQLite read cache ÷ without",
+        cached_gets / sqlite_gets,
+        "×",
+        "same run",
+    );
+    for (setup, puts, gets) in servers {
         bench_row(
             "causeway",
-            &format!("signed /put, {backend} ÷ SQLite"),
-            puts / sqlite_puts,
+            &format!("signed /put, {setup} ÷ SQLite"),
+            puts / cached_puts,
             "×",
             "same run; target ≥ 0.8",
         );
         bench_row(
             "causeway",
-            &format!("/get, {backend} ÷ SQLite"),
+            &format!("/get, {setup} ÷ SQLite without cache"),
             gets / sqlite_gets,
             "×",
-            "same run; target ≥ 0.8",
+            "same run; target ≥ 0.8 (no cache on either)",
+        );
+        bench_row(
+            "causeway",
+            &format!("/get, {setup} ÷ SQLite with cache"),
+            gets / cached_gets,
+            "×",
+            "same run",
         );
     }
 }
@@ -133,11 +180,16 @@ struct Owner {
 }
 
 /// Puts and gets per second on a fresh server over `url`.
-async fn throughput(url: String) -> (f64, f64) {
+async fn throughput(url: String, cache: bool) -> (f64, f64) {
     let mut settings = Settings {
         bucket_bytes: 1 << 40,
         bucket_transfer_bytes: 1 << 50,
         free_buckets: 1,
+        read_cache_bytes: if cache {
+            Settings::default().read_cache_bytes
+        } else {
+            0
+        },
         ..Settings::default()
     };
     settings.server.port = 0;
