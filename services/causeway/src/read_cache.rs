@@ -222,12 +222,15 @@ pub async fn watch_foreign_writes(state: AppState, mut stop: watch::Receiver<boo
             .write(|conn| Ok::<_, Error>(crate::db::data_version(conn)?))
             .await;
         match version {
-            Ok(version) if seen.is_some_and(|seen| seen != version) => {
-                log::debug!("another process wrote the database: /get's cache emptied");
+            Ok(version) if seen == Some(version) => {}
+            // The first figure too: what was cached before it cannot be vouched for.
+            Ok(version) => {
+                if seen.is_some() {
+                    log::debug!("another process wrote the database: /get's cache emptied");
+                }
                 cache.forget_all();
                 seen = Some(version);
             }
-            Ok(version) => seen = Some(version),
             // The next check tries again; the cache is emptied if anything changed meanwhile.
             Err(err) => log::debug!("foreign write check failed: {err}"),
         }

