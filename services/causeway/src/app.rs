@@ -9,7 +9,7 @@ use anyhow::Context as _;
 use ledger_client::bitcoin_rpc::BitcoinRpc;
 use ledger_client::{Timeouts, http_client};
 use service_kit::db::{Backend, Database, DbError};
-use service_kit::metrics::{Counter, Metrics};
+use service_kit::metrics::Metrics;
 use service_kit::server::{self, Readiness};
 use service_kit::settings::LogSettings;
 use service_kit::startup::Service;
@@ -52,9 +52,6 @@ pub struct AppState {
     pub reads: Option<ReadBatcher>,
     /// `/get`'s cache, on SQLite only (see [`crate::read_cache`]).
     pub cache: Option<Arc<ReadCache>>,
-    /// `/get`s answered from the cache, and those that read the database.
-    pub cache_hits: Counter,
-    pub cache_misses: Counter,
     /// The size of a new bucket.
     pub terms: BucketTerms,
     /// How long a nonce lives, in seconds.
@@ -151,30 +148,15 @@ impl Service for Application {
         };
         // Settings beyond i64 mean "without limit": they saturate.
         let saturated = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+        let metrics = Metrics::new(Self::NAME);
         let cache = match db.backend() {
-            Backend::Sqlite if settings.read_cache_bytes > 0 => Some(Arc::new(ReadCache::new(
+            Backend::Sqlite if settings.read_cache_bytes > 0 => Some(ReadCache::registered(
                 usize::try_from(settings.read_cache_bytes).unwrap_or(usize::MAX),
-            ))),
+                &metrics,
+            )),
             _ => None,
         };
-        let metrics = Metrics::new(Self::NAME);
-        if let Some(cache) = &cache {
-            let cache = Arc::clone(cache);
-            metrics.gauge(
-                "causeway_read_cache_bytes",
-                "Bytes held by /get's cache",
-                move || cache.bytes() as f64,
-            );
-        }
         let state = AppState {
-            cache_hits: metrics.counter(
-                "causeway_read_cache_hits_total",
-                "/get reads answered from the cache",
-            ),
-            cache_misses: metrics.counter(
-                "causeway_read_cache_misses_total",
-                "/get reads that went to the database with the cache on",
-            ),
             cache,
             terms: BucketTerms {
                 bytes: saturated(settings.bucket_bytes),

@@ -20,6 +20,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
 
+use service_kit::metrics::{Counter, Metrics};
 use tokio::sync::watch;
 
 use crate::AppState;
@@ -78,6 +79,8 @@ pub enum Lookup {
 pub struct ReadCache {
     inner: RwLock<Inner>,
     capacity: usize,
+    hits: Counter,
+    misses: Counter,
 }
 
 #[derive(Default)]
@@ -109,7 +112,31 @@ impl ReadCache {
         Self {
             inner: RwLock::default(),
             capacity: capacity_bytes,
+            hits: Counter::default(),
+            misses: Counter::default(),
         }
+    }
+
+    /// The cache, its hits, misses and size in `metrics`.
+    pub fn registered(capacity_bytes: usize, metrics: &Metrics) -> Arc<Self> {
+        let cache = Arc::new(Self {
+            hits: metrics.counter(
+                "causeway_read_cache_hits_total",
+                "/get reads answered from the cache",
+            ),
+            misses: metrics.counter(
+                "causeway_read_cache_misses_total",
+                "/get reads that went to the database",
+            ),
+            ..Self::new(capacity_bytes)
+        });
+        let held = Arc::clone(&cache);
+        metrics.gauge(
+            "causeway_read_cache_bytes",
+            "Bytes held by /get's cache",
+            move || held.bytes() as f64,
+        );
+        cache
     }
 
     // Nothing panics while holding the lock; a poisoned one still holds consistent entries.
@@ -133,8 +160,14 @@ impl ReadCache {
             (now < room.until).then(|| (Arc::clone(doc), room.left))
         });
         match found {
-            Some((doc, left)) => Lookup::Hit(doc, left),
-            None => Lookup::Miss(Ticket(inner.generation)),
+            Some((doc, left)) => {
+                self.hits.inc();
+                Lookup::Hit(doc, left)
+            }
+            None => {
+                self.misses.inc();
+                Lookup::Miss(Ticket(inner.generation))
+            }
         }
     }
 

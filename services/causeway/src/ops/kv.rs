@@ -190,13 +190,9 @@ pub async fn read(
 ) -> Result<Option<(Arc<Document>, i64)>, Error> {
     if let Some(cache) = &state.cache {
         let ticket = match cache.lookup(key.as_str(), now) {
-            Lookup::Hit(doc, left) => {
-                state.cache_hits.inc();
-                return Ok(Some((doc, left)));
-            }
+            Lookup::Hit(doc, left) => return Ok(Some((doc, left))),
             Lookup::Miss(ticket) => ticket,
         };
-        state.cache_misses.inc();
         let owned = key.clone();
         let found = state
             .query(move |conn| {
