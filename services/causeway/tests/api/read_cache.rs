@@ -52,25 +52,35 @@ async fn counter(app: &TestApp, name: &str) -> u64 {
         .unwrap_or_else(|| panic!("no {name} in {text}"))
 }
 
-#[actix_web::test]
-async fn a_write_by_another_process_is_seen_soon() {
-    // No transfer flush meanwhile: it would make the next read a miss.
-    let app = spawn_sqlite_with(|s| s.transfer_flush_ms = 60_000).await;
+/// A new owner's document holding `value`; its key.
+async fn stored(app: &TestApp, value: &str) -> String {
     let user = User::new();
     assert_eq!(app.request_bucket(&user).await.0, 200);
     let nonce = app.nonce(&user).await;
     let key = random_key();
-    assert_eq!(app.put(&user, &key, "ours", &nonce).await.0, 201);
+    assert_eq!(app.put(&user, &key, value, &nonce).await.0, 201);
+    key
+}
+
+/// What another process would do to the SQLite file: the test's own connection writes.
+async fn write_behind_the_server(app: &TestApp, key: &str) {
+    app.execute(format!(
+        "UPDATE documents SET value = 'theirs' WHERE doc_key = '{key}'"
+    ))
+    .await;
+}
+
+#[actix_web::test]
+async fn a_write_by_another_process_is_seen_soon() {
+    // No transfer flush meanwhile: it would make the next read a miss.
+    let app = spawn_sqlite_with(|s| s.transfer_flush_ms = 60_000).await;
+    let key = stored(&app, "ours").await;
     for _ in 0..5 {
         assert_eq!(app.get_key(&key).await.1["value"], "ours");
     }
     assert!(counter(&app, "causeway_read_cache_hits_total").await >= 1);
 
-    // The test's own connection is another writer, as a second process would be.
-    app.execute(format!(
-        "UPDATE documents SET value = 'theirs' WHERE doc_key = '{key}'"
-    ))
-    .await;
+    write_behind_the_server(&app, &key).await;
     let deadline = Instant::now() + Duration::from_secs(10);
     while app.get_key(&key).await.1["value"] != "theirs" {
         assert!(
@@ -84,16 +94,9 @@ async fn a_write_by_another_process_is_seen_soon() {
 #[actix_web::test]
 async fn the_cache_can_be_turned_off() {
     let app = spawn_sqlite_with(|s| s.read_cache_bytes = 0).await;
-    let user = User::new();
-    assert_eq!(app.request_bucket(&user).await.0, 200);
-    let nonce = app.nonce(&user).await;
-    let key = random_key();
-    assert_eq!(app.put(&user, &key, "ours", &nonce).await.0, 201);
+    let key = stored(&app, "ours").await;
     assert_eq!(app.get_key(&key).await.1["value"], "ours");
-    app.execute(format!(
-        "UPDATE documents SET value = 'theirs' WHERE doc_key = '{key}'"
-    ))
-    .await;
+    write_behind_the_server(&app, &key).await;
     assert_eq!(app.get_key(&key).await.1["value"], "theirs");
     let metrics = app.client.get(app.url("/metrics")).send().await.unwrap();
     assert!(!metrics.text().await.unwrap().contains("read_cache"));
