@@ -195,9 +195,15 @@ impl Readiness {
         let results = futures_util::future::join_all(selected.map(|(name, kind, check)| {
             let check = check.clone();
             async move {
+                // An upstream that hangs (a stopped pod's address) is as away as one that
+                // refuses: degraded, like any other failed dependency.
+                let timed_out = || match kind {
+                    Kind::Dependency => Outcome::Degraded("timed out".to_owned()),
+                    _ => Outcome::Unready("timed out".to_owned()),
+                };
                 let outcome = tokio::time::timeout(CHECK_TIMEOUT, check())
                     .await
-                    .unwrap_or_else(|_| Outcome::Unready("timed out".to_owned()));
+                    .unwrap_or_else(|_| timed_out());
                 (*name, *kind, outcome)
             }
         }))

@@ -192,3 +192,26 @@ async fn health_readiness_metrics_and_limits() {
             .is_err()
     );
 }
+
+#[actix_web::test]
+async fn a_dependency_that_hangs_degrades_without_unreadying() {
+    let readiness = Readiness::new()
+        .dependency("ledger", std::future::pending::<Result<(), String>>)
+        .check("database", || async { Ok(()) });
+    let app = Application::build(
+        &ServerOptions::new("127.0.0.1", 0),
+        Metrics::new("demo"),
+        readiness,
+        |_| {},
+    )
+    .unwrap();
+    let base = format!("http://127.0.0.1:{}", app.port());
+    let handle = app.handle();
+    tokio::spawn(app.run());
+    let ready = reqwest::get(format!("{base}/health/ready")).await.unwrap();
+    assert_eq!(ready.status(), 200);
+    let body: serde_json::Value = ready.json().await.unwrap();
+    assert_eq!(body["status"], "degraded", "{body}");
+    assert_eq!(body["checks"]["ledger"], "timed out", "{body}");
+    handle.stop(true).await;
+}
