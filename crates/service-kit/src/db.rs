@@ -663,18 +663,35 @@ impl Database {
         T: Send + 'static,
         E: From<DbError> + Send + 'static,
     {
+        match self.run_judged(work, Result::is_err).await {
+            Ok(outcome) => outcome,
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// Like [`Database::run`], for work whose outcome is more than one `Result` (a batch
+    /// answering many requests): `failed` says whether it met a failure, after which the
+    /// connection is checked before it goes back to the pool. A failure left unreported
+    /// would return a dead connection to the pool after the database restarts, again and
+    /// again.
+    pub async fn run_judged<T, F, J>(&self, work: F, failed: J) -> Result<T, DbError>
+    where
+        F: FnOnce(&mut DbConnection) -> T + Send + 'static,
+        J: FnOnce(&T) -> bool + Send + 'static,
+        T: Send + 'static,
+    {
         let pool = self.pool.clone();
         let health = Arc::clone(&self.health);
         actix_web::web::block(move || {
             let mut pooled = checkout(&pool, &health).map_err(DbError::Pool)?;
             let outcome = work(&mut pooled.conn);
-            if outcome.is_err() {
+            if failed(&outcome) {
                 check_after_failure(&mut pooled, &health.outages);
             }
-            outcome
+            Ok(outcome)
         })
         .await
-        .map_err(|_| E::from(DbError::Cancelled))?
+        .map_err(|_| DbError::Cancelled)?
     }
 
     /// Like [`Database::run`], inside one transaction that rolls back on `Err`. A commit

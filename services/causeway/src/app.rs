@@ -203,10 +203,10 @@ impl Service for Application {
             reads,
         } = self;
         if let Some(puts) = puts {
-            tokio::spawn(puts.run(state.db.clone(), put_batch::run, put_batch::failed));
+            tokio::spawn(puts.run(state.db.clone(), put_batch::run));
         }
         if let Some(reads) = reads {
-            tokio::spawn(reads.run(state.db.clone(), kv::read_batch, read_failed));
+            tokio::spawn(reads.run(state.db.clone(), kv::read_batch));
         }
         let (stop, stopped) = tokio::sync::watch::channel(false);
         tokio::spawn(crate::read_cache::watch_foreign_writes(
@@ -244,10 +244,6 @@ impl Service for Application {
 
 fn split<B, Q>((batcher, batches): (B, Q)) -> (Option<B>, Option<Q>) {
     (Some(batcher), Some(batches))
-}
-
-fn read_failed(err: &DbError) -> ReadOutcome {
-    Err(kv::batch_failed(err.unavailable()))
 }
 
 /// Bitcoin Core, when configured.

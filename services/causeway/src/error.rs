@@ -73,6 +73,11 @@ pub enum Error {
 }
 
 impl Error {
+    /// A batch that did not run: the database is away (`Some`), or it failed otherwise.
+    pub fn batch_failed(kind: Option<Unavailable>) -> Self {
+        kind.map_or(Error::BatchFailed, Error::BatchUnavailable)
+    }
+
     pub fn invalid(field: &'static str, reason: impl ToString) -> Self {
         Error::Invalid {
             field,

@@ -7,7 +7,10 @@
 use std::sync::Arc;
 
 use service_kit::db::{Database, DbConnection, DbError};
+use service_kit::error::ServiceError;
 use tokio::sync::{Semaphore, mpsc, oneshot};
+
+use crate::error::Error;
 
 /// How much a batcher holds.
 #[derive(Debug, Clone, Copy)]
@@ -56,11 +59,29 @@ impl<J, O> Batcher<J, O> {
     }
 }
 
-impl<J: Send + 'static, O: Send + 'static> Batches<J, O> {
+/// What a job of a batch is answered.
+pub trait Outcome: Send + 'static {
+    /// The answer to a job whose batch got no connection.
+    fn failed(err: &DbError) -> Self;
+    /// Whether the job met a database that may be lost, so the connection is checked.
+    fn lost(&self) -> bool;
+}
+
+impl<T: Send + 'static> Outcome for Result<T, Error> {
+    fn failed(err: &DbError) -> Self {
+        Err(Error::batch_failed(err.unavailable()))
+    }
+
+    fn lost(&self) -> bool {
+        self.as_ref()
+            .is_err_and(|err| err.database_unavailable().is_some())
+    }
+}
+
+impl<J: Send + 'static, O: Outcome> Batches<J, O> {
     /// Serves the queue until every [`Batcher`] is dropped. `work` runs one batch (jobs in
-    /// arrival order) and returns one outcome per job, in order; `failed` answers each job of
-    /// a batch that got no connection.
-    pub async fn run<W>(mut self, db: Database, work: W, failed: fn(&DbError) -> O)
+    /// arrival order) and returns one outcome per job, in order.
+    pub async fn run<W>(mut self, db: Database, work: W)
     where
         W: Fn(&mut DbConnection, Vec<J>) -> Vec<O> + Clone + Send + 'static,
     {
@@ -80,7 +101,12 @@ impl<J: Send + 'static, O: Send + 'static> Batches<J, O> {
             tokio::spawn(async move {
                 let _slot = slot;
                 let (jobs, replies): (Vec<J>, Vec<_>) = queued.into_iter().unzip();
-                let outcomes = db.run(move |conn| Ok::<_, DbError>(work(conn, jobs))).await;
+                let outcomes = db
+                    .run_judged(
+                        move |conn| work(conn, jobs),
+                        |outcomes: &Vec<O>| outcomes.iter().any(O::lost),
+                    )
+                    .await;
                 match outcomes {
                     Ok(outcomes) => {
                         for (reply, outcome) in replies.into_iter().zip(outcomes) {
@@ -91,7 +117,7 @@ impl<J: Send + 'static, O: Send + 'static> Batches<J, O> {
                     Err(err) => {
                         log::warn!("batch of {} not run: {err}", replies.len());
                         for reply in replies {
-                            let _ = reply.send(failed(&err));
+                            let _ = reply.send(O::failed(&err));
                         }
                     }
                 }

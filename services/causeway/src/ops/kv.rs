@@ -251,7 +251,10 @@ pub fn read_batch(
         Ok(found) => found,
         Err(err) => {
             let kind = Unavailable::of_query(&err);
-            return reads.iter().map(|_| Err(batch_failed(kind))).collect();
+            return reads
+                .iter()
+                .map(|_| Err(Error::batch_failed(kind)))
+                .collect();
         }
     };
     let mut left: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
@@ -271,9 +274,4 @@ pub fn read_batch(
         }));
     }
     outcomes
-}
-
-/// A batch that did not run: the database is away, or it failed otherwise.
-pub fn batch_failed(kind: Option<Unavailable>) -> Error {
-    kind.map_or(Error::BatchFailed, Error::BatchUnavailable)
 }

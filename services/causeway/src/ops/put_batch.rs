@@ -16,10 +16,10 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use service_kit::db::{DbConnection, DbError, in_transaction};
+use service_kit::db::{DbConnection, in_transaction};
 use service_kit::error::ServiceError as _;
 
-use super::kv::{self, admit, batch_failed, existing};
+use super::kv::{self, admit, existing};
 use crate::db::batcher::Limits;
 use crate::db::documents::NewDocument;
 use crate::db::owners::BeforePut;
@@ -37,11 +37,6 @@ pub const LIMITS: Limits = Limits {
     max_batch: 64,
     concurrent: 3,
 };
-
-/// Answers the puts of a batch that got no connection.
-pub fn failed(err: &DbError) -> Outcome {
-    Err(batch_failed(err.unavailable()))
-}
 
 /// Runs `puts` (in arrival order) on `conn`, batched where it can; one outcome each.
 pub fn run(conn: &mut DbConnection, puts: Vec<(Put, Clock)>) -> Vec<Outcome> {

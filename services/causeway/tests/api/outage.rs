@@ -3,7 +3,7 @@
 //! with its value; nothing answers 500.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use service_kit::db::Backend;
 use service_kit::testing::outage::{Write, outage_drill};
@@ -48,3 +48,36 @@ async fn drill(backend: Backend) {
 }
 
 service_kit::server_tests!(drill);
+
+/// Only reads arrive, and nothing probes readiness: the batched reads' own failures must be
+/// enough for the pool to drop its dead connections once the database is back. (No read
+/// before the stop: its transfer flush, failing during the outage, would have the pool
+/// check its connections and hide a batcher that reports nothing. On MariaDB this failed,
+/// 503 for good, before the batcher reported its failures.)
+async fn reads_recover_unprobed(backend: Backend) {
+    let mut server = PrivateServer::start(backend).unwrap();
+    let app = spawn_app(server.url()).await;
+    let user = User::new();
+    assert_eq!(app.request_bucket(&user).await.0, 200);
+    let nonce = app.nonce(&user).await;
+    let key = random_key();
+    assert_eq!(app.put(&user, &key, "kept", &nonce).await.0, 201);
+
+    server.stop().unwrap();
+    server.resume().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let (status, body) = app.get_key(&key).await;
+        if status == 200 {
+            assert_eq!(body["value"], "kept");
+            break;
+        }
+        assert_eq!(status, 503, "{body}");
+        assert!(Instant::now() < deadline, "reads still fail: {body}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+mod unprobed {
+    service_kit::server_tests!(super::reads_recover_unprobed);
+}
