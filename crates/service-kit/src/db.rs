@@ -3,6 +3,7 @@
 //! per-backend migrations; and [`Database::run`], which keeps pool checkouts and queries off the
 //! async executor.
 
+mod checkpoint;
 pub mod column;
 mod writer;
 
@@ -624,6 +625,14 @@ impl Database {
         let first = url.connect()?;
         let backend = url.backend();
         let sqlite_dir = url.sqlite_dir();
+        let writer = match backend {
+            // A second connection to an in-memory database would open another database.
+            Backend::Sqlite => {
+                let checkpoints = sqlite_dir.as_ref().map(|_| url.connect()).transpose()?;
+                Some(writer::Writer::start(first, checkpoints)?)
+            }
+            Backend::Postgres | Backend::Mysql => None,
+        };
         let health = Arc::new(Health::default());
         let pool = r2d2::Pool::builder()
             .max_size(options.max_size)
@@ -634,10 +643,6 @@ impl Database {
                 url,
                 health: Arc::clone(&health),
             });
-        let writer = match backend {
-            Backend::Sqlite => Some(writer::Writer::start(first)?),
-            Backend::Postgres | Backend::Mysql => None,
-        };
         Ok(Self {
             pool,
             backend,

@@ -405,6 +405,14 @@ fn address_parsing() {
     assert_eq!(genesis.to_string(), "1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa");
     let zero = BitcoinAddress::from_hash160(Network::Mainnet, [0; 20]);
     assert_eq!(addr(&zero.to_string()), zero);
+    assert_eq!(zero.as_str(), "1111111111111111111114oLvT2");
+    // A parsed address keeps the string it was given; one built from its HASH160 encodes
+    // the same string, and the two are equal.
+    for parsed in [main, test, genesis] {
+        let built = BitcoinAddress::from_hash160(parsed.network(), parsed.hash160());
+        assert_eq!(built, parsed);
+        assert_eq!(built.as_str(), parsed.as_str());
+    }
     assert_eq!("1CptxARjqcfkVwGFSjR82zmPT8YtRMubub".parse(), Ok(main));
 
     let err = |s: &str| BitcoinAddress::parse(s).unwrap_err();

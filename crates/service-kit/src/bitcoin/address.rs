@@ -219,12 +219,60 @@ fn decode_base58check(
 /// checked against.
 ///
 /// Holding the decoded form means verification compares 20 bytes instead of re-encoding
-/// base58 per request; `Display` gives back the canonical string (base58 is bijective, so
-/// it is exactly the string that was parsed).
+/// base58 per request. The canonical string is kept beside it, made once: base58 encoding is
+/// quadratic and hashes twice, and services print and compare addresses as text several
+/// times per request (it was 4 % of causeway's write thread).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct BitcoinAddress {
     network: Network,
     hash160: [u8; 20],
+    text: AddressText,
+}
+
+/// The longest Base58Check string of a 25-byte payload.
+const P2PKH_CHARS: usize = 34;
+
+/// An address's Base58Check string, inline so the address stays `Copy`.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+struct AddressText {
+    chars: [u8; P2PKH_CHARS],
+    len: u8,
+}
+
+impl AddressText {
+    fn encode(network: Network, hash160: &[u8; 20]) -> Self {
+        let mut payload = [0u8; 21];
+        let [version, hash @ ..] = &mut payload;
+        *version = network.p2pkh_version();
+        *hash = *hash160;
+        let mut chars = [0u8; P2PKH_CHARS];
+        // 25 bytes never need more than 34 characters.
+        let len = bs58::encode(payload)
+            .with_check()
+            .onto(&mut chars[..])
+            .unwrap_or_default();
+        Self {
+            chars,
+            len: u8::try_from(len).unwrap_or_default(),
+        }
+    }
+
+    /// `s` as given, when it is short enough (a string that decoded to a valid address is
+    /// its canonical form: base58 is bijective).
+    fn given(s: &str) -> Option<Self> {
+        let mut chars = [0u8; P2PKH_CHARS];
+        chars.get_mut(..s.len())?.copy_from_slice(s.as_bytes());
+        Some(Self {
+            chars,
+            len: u8::try_from(s.len()).ok()?,
+        })
+    }
+
+    fn as_str(&self) -> &str {
+        let chars = self.chars.get(..usize::from(self.len)).unwrap_or_default();
+        // The base58 alphabet is ASCII.
+        std::str::from_utf8(chars).unwrap_or_default()
+    }
 }
 
 impl BitcoinAddress {
@@ -239,12 +287,22 @@ impl BitcoinAddress {
         let hash160 = <[u8; 20]>::try_from(rest).map_err(|_| AddressError::WrongLength {
             len: payload.len() + 4,
         })?;
-        Ok(BitcoinAddress { network, hash160 })
+        let text = AddressText::given(s).unwrap_or_else(|| AddressText::encode(network, &hash160));
+        Ok(BitcoinAddress {
+            network,
+            hash160,
+            text,
+        })
     }
 
     /// The address of a HASH160 on a network.
-    pub const fn from_hash160(network: Network, hash160: [u8; 20]) -> Self {
-        BitcoinAddress { network, hash160 }
+    pub fn from_hash160(network: Network, hash160: [u8; 20]) -> Self {
+        let text = AddressText::encode(network, &hash160);
+        BitcoinAddress {
+            network,
+            hash160,
+            text,
+        }
     }
 
     /// The P2PKH address of a public key; `compressed` picks the 33- or 65-byte encoding,
@@ -255,7 +313,7 @@ impl BitcoinAddress {
         } else {
             hash160(&public_key.serialize_uncompressed())
         };
-        BitcoinAddress { network, hash160 }
+        Self::from_hash160(network, hash160)
     }
 
     /// The network named by the version byte.
@@ -272,15 +330,16 @@ impl BitcoinAddress {
     pub const fn hash160(&self) -> [u8; 20] {
         self.hash160
     }
+
+    /// The canonical Base58Check string.
+    pub fn as_str(&self) -> &str {
+        self.text.as_str()
+    }
 }
 
 impl fmt::Display for BitcoinAddress {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut payload = [0u8; 21];
-        let [version, hash @ ..] = &mut payload;
-        *version = self.version();
-        *hash = self.hash160;
-        f.write_str(&bs58::encode(payload).with_check().into_string())
+        f.write_str(self.as_str())
     }
 }
 

@@ -18,6 +18,7 @@ use diesel::connection::{
 };
 use tokio::sync::{mpsc, oneshot};
 
+use super::checkpoint::{self, Checkpoints};
 use super::{DbConnection, DbError, is_storage_full};
 
 /// Operations waiting for the writer; senders wait when it is full.
@@ -38,13 +39,25 @@ pub(super) struct Writer {
 }
 
 impl Writer {
-    /// Starts the writer thread on `conn`, a connection of its own.
-    pub(super) fn start(mut conn: DbConnection) -> Result<Self, DbError> {
+    /// Starts the writer thread on `conn`, a connection of its own; with `checkpoints`, a
+    /// second connection to the same file, WAL checkpoints run beside it
+    /// ([`super::checkpoint`]); without, SQLite's automatic checkpoint runs in the writer.
+    pub(super) fn start(
+        mut conn: DbConnection,
+        checkpoints: Option<DbConnection>,
+    ) -> Result<Self, DbError> {
         conn.batch_execute(CACHE_SIZE)?;
+        let checkpoints = match checkpoints {
+            Some(other) => {
+                checkpoint::configure_writer(&mut conn)?;
+                Some(Checkpoints::start(other)?)
+            }
+            None => None,
+        };
         let (queue, jobs) = mpsc::channel(QUEUE);
         std::thread::Builder::new()
             .name("sqlite-writer".to_owned())
-            .spawn(move || run(conn, jobs))
+            .spawn(move || run(conn, jobs, checkpoints))
             .map_err(|err| DbError::Writer(format!("cannot start the writer thread: {err}")))?;
         Ok(Self { queue })
     }
@@ -124,7 +137,11 @@ enum BatchFailure {
     Other,
 }
 
-fn run(mut conn: DbConnection, mut jobs: mpsc::Receiver<Box<dyn Job>>) {
+fn run(
+    mut conn: DbConnection,
+    mut jobs: mpsc::Receiver<Box<dyn Job>>,
+    checkpoints: Option<Checkpoints>,
+) {
     while let Some(first) = jobs.blocking_recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -144,6 +161,9 @@ fn run(mut conn: DbConnection, mut jobs: mpsc::Receiver<Box<dyn Job>>) {
         });
         for job in batch {
             job.reply(committed);
+        }
+        if let (Ok(()), Some(checkpoints)) = (committed, &checkpoints) {
+            checkpoints.committed();
         }
     }
 }

@@ -32,7 +32,7 @@ pub struct Owner {
 impl Owner {
     /// The owner's own key and its registered delegate may sign for it; nobody else.
     pub fn authorise(&self, signer: &BitcoinAddress) -> Result<(), Error> {
-        let signer = signer.to_string();
+        let signer = signer.as_str();
         if signer == self.address || signer == self.delegate {
             Ok(())
         } else {

@@ -70,7 +70,7 @@ impl Enrollment {
         }
         let master = BitcoinAddress::parse(master?).ok()?;
         let delegate = BitcoinAddress::parse(delegate?).ok()?;
-        if signer != master.to_string() || delegate.network() != master.network() {
+        if signer != master.as_str() || delegate.network() != master.network() {
             return None;
         }
         verify_message(&master, signature, text).ok()?;

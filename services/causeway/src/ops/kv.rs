@@ -89,7 +89,7 @@ pub enum Reach {
 /// One put in the caller's transaction.
 pub fn put_alone(conn: &mut DbConnection, put: &Put, clock: Clock) -> Result<Reach, Error> {
     let key = put.key.as_str();
-    let owner = owners::lock(conn, &put.owner.to_string())?.ok_or(Error::UserNotFound)?;
+    let owner = owners::lock(conn, put.owner.as_str())?.ok_or(Error::UserNotFound)?;
     // Read once the lock is held, so nothing in it predates the previous writer's commit.
     let found = owners::before_put(conn, &owner.address, key, &put.digest, clock.now)?;
     admit(put, &owner, found.nonce, found.fresh, clock)?;
@@ -159,7 +159,7 @@ fn delete_in(conn: &mut DbConnection, delete: &Delete, clock: Clock) -> Result<(
     let key = delete.key.as_str();
     let placement = documents::placement(conn, key)?.ok_or(Error::DeleteNotFound)?;
     if let Some(claimed) = &delete.owner
-        && claimed.to_string() != placement.owner
+        && claimed.as_str() != placement.owner
     {
         return Err(Error::KeyTaken);
     }
