@@ -17,11 +17,11 @@ pub use address::parse_wif;
 pub use address::{AddressError, UnknownNetwork, WifError};
 /// Typed so the error contract can answer 400 with the precise reason.
 pub use signmessage::SignatureError;
-/// Exposed so callers can log or cache what was actually signed.
-pub use signmessage::message_digest;
 /// For clients, tests and benchmarks; byte-identical to Bitcoin Core's output.
 pub use signmessage::sign_message;
-/// The default rule (Causeway, Bitcoin Core): what wallets produce and expect to pass.
-pub use signmessage::verify_message;
 /// Only for downstream-node, whose clients were accepted under siggy's looser rule.
 pub use signmessage::verify_message_lenient;
+/// Exposed so callers can log or cache what was actually signed.
+pub use signmessage::{message_digest, message_digest_of};
+/// The default rule (Causeway, Bitcoin Core): what wallets produce and expect to pass.
+pub use signmessage::{verify_digest, verify_message};

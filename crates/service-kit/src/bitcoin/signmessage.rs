@@ -59,11 +59,20 @@ fn encode_varint(n: u64, mut sink: impl FnMut(&[u8])) {
 /// The 32-byte digest `signmessage` signs:
 /// SHA-256(SHA-256(0x18 "Bitcoin Signed Message:\n" || varint(len) || message)).
 pub fn message_digest(message: &str) -> [u8; 32] {
+    message_digest_of(&[message])
+}
+
+/// [`message_digest`] of the concatenation of `parts`, without building it (a signed text
+/// that carries a large value need not be copied to be hashed).
+pub fn message_digest_of(parts: &[&str]) -> [u8; 32] {
+    let len: usize = parts.iter().map(|part| part.len()).sum();
     let mut hasher = Sha256::new();
     hasher.update(MESSAGE_MAGIC);
     // usize is at most 64 bits on every target Rust supports, so this is lossless.
-    encode_varint(message.len() as u64, |bytes| hasher.update(bytes));
-    hasher.update(message.as_bytes());
+    encode_varint(len as u64, |bytes| hasher.update(bytes));
+    for part in parts {
+        hasher.update(part.as_bytes());
+    }
     Sha256::digest(hasher.finalize()).into()
 }
 
@@ -108,6 +117,15 @@ pub fn verify_message(
     signature_b64: &str,
     message: &str,
 ) -> Result<(), SignatureError> {
+    verify_digest(address, signature_b64, message_digest(message))
+}
+
+/// [`verify_message`] of a text whose [`message_digest`] the caller already has.
+pub fn verify_digest(
+    address: &BitcoinAddress,
+    signature_b64: &str,
+    digest: [u8; 32],
+) -> Result<(), SignatureError> {
     let (header, rs) = decode_signature(signature_b64)?;
     let flags = header
         .checked_sub(HEADER_BASE)
@@ -120,8 +138,7 @@ pub fn verify_message(
         _ => RecoveryId::Three,
     };
     let compressed = flags & HEADER_COMPRESSED != 0;
-    let digest = Message::from_digest(message_digest(message));
-    let key = recover(&digest, &rs, recid)?;
+    let key = recover(&Message::from_digest(digest), &rs, recid)?;
     if key_hash160(&key, compressed) == address.hash160() {
         Ok(())
     } else {

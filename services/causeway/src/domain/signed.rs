@@ -3,27 +3,28 @@
 //! Keys cannot contain `,` or `:` and addresses and nonces are base58/hex, so no text of one
 //! route can be read as the text of another.
 
-use service_kit::bitcoin::{BitcoinAddress, SignatureError, message_digest, verify_message};
+use service_kit::bitcoin::{
+    BitcoinAddress, SignatureError, message_digest, message_digest_of, verify_digest,
+};
 
 use super::key::{Key, Value};
 use super::nonce::Nonce;
 use crate::error::Error;
 
-/// `/put`: `key + value + signature_address + nonce` (python-rein `cli.py`, causeway
-/// `cserver.py`).
-pub fn put_message(key: &Key, value: &Value, signer: &BitcoinAddress, nonce: &Nonce) -> String {
-    format!(
-        "{}{}{}{}",
+/// `/put`: the digest of `key + value + signature_address + nonce` (python-rein `cli.py`,
+/// causeway `cserver.py`), hashed in place: the value can be large.
+pub fn put_digest(key: &Key, value: &Value, signer: &BitcoinAddress, nonce: &Nonce) -> [u8; 32] {
+    message_digest_of(&[
         key.as_str(),
         value.as_str(),
-        signer,
-        nonce.as_str()
-    )
+        signer.as_str(),
+        nonce.as_str(),
+    ])
 }
 
-/// `/delete`: `key + address + nonce`, as the original intended.
-pub fn delete_message(key: &Key, signer: &BitcoinAddress, nonce: &Nonce) -> String {
-    format!("{}{}{}", key.as_str(), signer, nonce.as_str())
+/// `/delete`: the digest of `key + address + nonce`, as the original intended.
+pub fn delete_digest(key: &Key, signer: &BitcoinAddress, nonce: &Nonce) -> [u8; 32] {
+    message_digest_of(&[key.as_str(), signer.as_str(), nonce.as_str()])
 }
 
 /// `/address`: `contact + "," + address`.
@@ -36,11 +37,11 @@ pub fn balance_message(owner: &BitcoinAddress, nonce: &Nonce) -> String {
     format!("balance,{owner},{nonce}", nonce = nonce.as_str())
 }
 
-/// What the replay table remembers of an accepted request: the digest of its signed text.
-/// The text, not the signature, because ECDSA signatures are malleable (negating `s` gives a
-/// second valid signature of the same text).
-pub fn replay_digest(message: &str) -> String {
-    hex::encode(message_digest(message))
+/// What the replay table remembers of an accepted request: the digest of its signed text
+/// (the one the signature signs). The text, not the signature, because ECDSA signatures are
+/// malleable (negating `s` gives a second valid signature of the same text).
+pub fn replay_digest(digest: &[u8; 32]) -> String {
+    hex::encode(digest)
 }
 
 /// Strict Bitcoin Core verification; `refused` is the route's own 401.
@@ -50,7 +51,17 @@ pub fn verify(
     message: &str,
     refused: Error,
 ) -> Result<(), Error> {
-    match verify_message(signer, signature.trim(), message) {
+    verify_signed(signer, signature, message_digest(message), refused)
+}
+
+/// [`verify`] of a text by its digest.
+pub fn verify_signed(
+    signer: &BitcoinAddress,
+    signature: &str,
+    digest: [u8; 32],
+    refused: Error,
+) -> Result<(), Error> {
+    match verify_digest(signer, signature.trim(), digest) {
         Ok(()) => Ok(()),
         Err(SignatureError::AddressMismatch | SignatureError::Unrecoverable) => Err(refused),
         Err(malformed) => Err(Error::MalformedSignature(malformed.to_string())),
@@ -70,9 +81,11 @@ mod tests {
         let value = Value::parse("hello world".to_owned(), 8192).unwrap();
         let signer = BitcoinAddress::parse(BOB).unwrap();
         let nonce = Nonce::parse("0123456789abcdef0123456789abcdef").unwrap();
-        let message = put_message(&key, &value, &signer, &nonce);
+        let message = format!("{}{}{BOB}{}", key.as_str(), value.as_str(), nonce.as_str());
+        let digest = put_digest(&key, &value, &signer, &nonce);
+        assert_eq!(digest, message_digest(&message));
         assert_eq!(
-            replay_digest(&message),
+            replay_digest(&digest),
             "4d2415d4df72d45f020ba292b7fceadc1360453b3545d4d27d4d42fc40e9bc8a"
         );
         let sig = "HyI4CUUxo5ep6d+wf5Ad+IeizCCsMbIRg/utIzGzqqdzZtqnHlcYrm9pAVlksLbzyP98noPVVO7fna6NFPLLGDo=";

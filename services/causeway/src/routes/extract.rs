@@ -9,7 +9,7 @@ use service_kit::bitcoin::{BitcoinAddress, Network};
 use service_kit::body::BodyError;
 
 use crate::AppState;
-use crate::domain::signed::{self, delete_message, put_message, replay_digest};
+use crate::domain::signed::{self, delete_digest, put_digest, replay_digest};
 use crate::domain::{Delete, Enrollment, Key, Nonce, Put, Value, parse_address};
 use crate::error::Error;
 
@@ -92,8 +92,8 @@ impl FromWriteParams for Put {
         };
         let signature = require(&params.signature, "signature")?;
         let nonce = params.nonce()?;
-        let message = put_message(&key, &value, &signer, &nonce);
-        signed::verify(&signer, signature, &message, Error::IncorrectSignature)?;
+        let digest = put_digest(&key, &value, &signer, &nonce);
+        signed::verify_signed(&signer, signature, digest, Error::IncorrectSignature)?;
         Ok(Put {
             owner,
             signer,
@@ -101,7 +101,7 @@ impl FromWriteParams for Put {
             key,
             value,
             nonce,
-            digest: replay_digest(&message),
+            digest: replay_digest(&digest),
             testnet: network == Network::Testnet,
         })
     }
@@ -118,19 +118,14 @@ impl FromWriteParams for Delete {
         };
         let signature = require(&params.signature, "signature")?;
         let nonce = params.nonce()?;
-        let message = delete_message(&key, &signer, &nonce);
-        signed::verify(
-            &signer,
-            signature,
-            &message,
-            Error::IncorrectDeleteSignature,
-        )?;
+        let digest = delete_digest(&key, &signer, &nonce);
+        signed::verify_signed(&signer, signature, digest, Error::IncorrectDeleteSignature)?;
         Ok(Delete {
             owner,
             signer,
             key,
             nonce,
-            digest: replay_digest(&message),
+            digest: replay_digest(&digest),
         })
     }
 }
