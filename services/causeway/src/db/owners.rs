@@ -33,31 +33,12 @@ pub fn ensure(
 }
 
 pub fn find(conn: &mut DbConnection, address: &str) -> QueryResult<Option<Owner>> {
-    owners::table
-        .find(address)
-        .select((owners::address, owners::delegate, owners::delegate_bound))
-        .first::<(String, String, bool)>(conn)
-        .optional()
-        .map(|row| {
-            row.map(|(address, delegate, bound)| Owner {
-                address,
-                delegate,
-                bound,
-            })
-        })
+    select(conn, SELECT_OWNER, address)
 }
 
-/// Reads the owner and, inside a transaction, locks its row until commit: every write to an
-/// owner's documents, nonce and buckets goes through here, so they are serialised per owner
-/// while different owners proceed in parallel. SQLite's immediate transaction already
-/// serialises all writers.
-pub fn lock(conn: &mut DbConnection, address: &str) -> QueryResult<Option<Owner>> {
-    let sql = match conn.backend() {
-        Backend::Sqlite => return find(conn, address),
-        Backend::Postgres | Backend::Mysql => {
-            "SELECT address, delegate, delegate_bound FROM owners WHERE address = ? FOR UPDATE"
-        }
-    };
+const SELECT_OWNER: &str = "SELECT address, delegate, delegate_bound FROM owners WHERE address = ?";
+
+fn select(conn: &mut DbConnection, sql: &str, address: &str) -> QueryResult<Option<Owner>> {
     let binds = [Bind::Text(address)];
     let row: Option<(String, String, bool)> = Statement::<(Text, Text, Bool)>::new(sql, &binds)
         .get_result(conn)
@@ -67,6 +48,21 @@ pub fn lock(conn: &mut DbConnection, address: &str) -> QueryResult<Option<Owner>
         delegate,
         bound,
     }))
+}
+
+/// Reads the owner and, inside a transaction, locks its row until commit: every write to an
+/// owner's documents, nonce and buckets goes through here, so they are serialised per owner
+/// while different owners proceed in parallel. SQLite's immediate transaction already
+/// serialises all writers.
+pub fn lock(conn: &mut DbConnection, address: &str) -> QueryResult<Option<Owner>> {
+    match conn.backend() {
+        Backend::Sqlite => find(conn, address),
+        Backend::Postgres | Backend::Mysql => select(
+            conn,
+            "SELECT address, delegate, delegate_bound FROM owners WHERE address = ? FOR UPDATE",
+            address,
+        ),
+    }
 }
 
 /// Makes `delegate` the owner's bound delegate (the caller holds the owner's lock and has

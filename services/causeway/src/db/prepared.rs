@@ -1,6 +1,7 @@
-//! Hand-written SQL that diesel prepares once per connection and reuses. `sql_query` and
-//! diesel's `UPDATE` are never cached, so PostgreSQL parses and plans them on every call:
-//! for the statements of every `/get` and `/put` that costs more than running them.
+//! Hand-written SQL that diesel prepares once per connection and reuses. `sql_query`,
+//! diesel's `UPDATE` and, through the multi-backend connection, any query with `.limit(n)`
+//! are never cached, so PostgreSQL parses and plans them on every call and SQLite parses
+//! them: for the statements of every `/get` and `/put` that costs more than running them.
 
 use std::marker::PhantomData;
 
