@@ -48,16 +48,22 @@ pub fn facts(
     now: i64,
 ) -> diesel::QueryResult<Vec<(i32, BeforePut)>> {
     let asked = json(asked)?;
-    // The placeholders in order: `now` comes first in the text.
-    let binds = [Bind::Int(now), Bind::Text(&asked)];
+    // Each lookup is a `LATERAL ... LIMIT 1`, so it stays one index probe per put: as plain
+    // joins and `EXISTS`, PostgreSQL hashed whole tables (every used message, every nonce)
+    // for each batch.
+    let binds = [Bind::Text(&asked), Bind::Int(now)];
     let rows: Vec<(i32, BeforePutRow)> = Statement::<(Integer, BeforePutSql)>::new(
         "SELECT x.i, n.nonce, n.created_at, d.owner, d.bucket_id, d.size, \
-         EXISTS (SELECT 1 FROM buckets b WHERE b.owner = x.owner AND b.expires_at <= ? \
-         AND b.bytes_used > 0), \
-         NOT EXISTS (SELECT 1 FROM used_messages u WHERE u.owner = x.owner \
-         AND u.digest = x.digest) \
+         s.owner IS NOT NULL, u.owner IS NULL \
          FROM json_to_recordset(CAST(? AS json)) AS x(i int, owner text, key text, digest text) \
-         LEFT JOIN nonces n ON n.owner = x.owner LEFT JOIN documents d ON d.doc_key = x.key",
+         LEFT JOIN LATERAL (SELECT nonce, created_at FROM nonces \
+         WHERE nonces.owner = x.owner LIMIT 1) n ON true \
+         LEFT JOIN LATERAL (SELECT owner, bucket_id, size FROM documents \
+         WHERE documents.doc_key = x.key LIMIT 1) d ON true \
+         LEFT JOIN LATERAL (SELECT owner FROM buckets b WHERE b.owner = x.owner \
+         AND b.expires_at <= ? AND b.bytes_used > 0 LIMIT 1) s ON true \
+         LEFT JOIN LATERAL (SELECT owner FROM used_messages u WHERE u.owner = x.owner \
+         AND u.digest = x.digest LIMIT 1) u ON true",
         &binds,
     )
     .load(conn)?;
