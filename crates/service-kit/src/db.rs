@@ -5,6 +5,7 @@
 
 mod checkpoint;
 pub mod column;
+pub mod prepared;
 mod writer;
 
 use std::fmt;

@@ -4,7 +4,7 @@ use diesel::prelude::*;
 use diesel::sql_types::BigInt;
 use service_kit::db::{Backend, DbConnection};
 
-use super::prepared::{Bind, Statement};
+use service_kit::db::prepared::{Bind, Statement};
 
 use super::schema::{buckets, documents};
 use crate::domain::bucket::{Bucket, BucketTerms};

@@ -7,7 +7,6 @@ pub mod deposits;
 pub mod documents;
 pub mod nonces;
 pub mod owners;
-pub mod prepared;
 pub mod put_batch;
 pub mod schema;
 pub mod search;
@@ -35,7 +34,10 @@ pub fn is_unique_violation(err: &diesel::result::Error) -> bool {
 /// commits to the database file.
 pub fn data_version(conn: &mut service_kit::db::DbConnection) -> diesel::QueryResult<i64> {
     use diesel::RunQueryDsl;
-    prepared::Statement::<(diesel::sql_types::BigInt,)>::new("PRAGMA data_version", &[])
-        .get_result::<(i64,)>(conn)
-        .map(|(version,)| version)
+    service_kit::db::prepared::Statement::<(diesel::sql_types::BigInt,)>::new(
+        "PRAGMA data_version",
+        &[],
+    )
+    .get_result::<(i64,)>(conn)
+    .map(|(version,)| version)
 }

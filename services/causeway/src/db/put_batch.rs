@@ -8,8 +8,8 @@ use service_kit::db::DbConnection;
 
 use super::documents::NewDocument;
 use super::owners::{BeforePut, BeforePutRow, BeforePutSql};
-use super::prepared::{Bind, Statement};
 use crate::domain::Owner;
+use service_kit::db::prepared::{Bind, Statement};
 
 /// Locks the owners (`addresses`, comma-separated, in the order every writer locks them)
 /// until commit; those that exist.

@@ -1,14 +1,15 @@
 //! Hand-written SQL that diesel prepares once per connection and reuses. `sql_query`,
 //! diesel's `UPDATE` and, through the multi-backend connection, any query with `.limit(n)`
 //! are never cached, so PostgreSQL parses and plans them on every call and SQLite parses
-//! them: for the statements of every `/get` and `/put` that costs more than running them.
+//! them: for the statements of a hot path (causeway's `/get` and `/put`, downstream-node's
+//! answers) that costs more than running them.
 
 use std::marker::PhantomData;
 
 use diesel::backend::Backend;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::serialize::ToSql;
-use diesel::sql_types::{BigInt, Bool, HasSqlType, Text};
+use diesel::sql_types::{BigInt, Binary, Bool, HasSqlType, Text};
 use diesel::{QueryResult, RunQueryDsl};
 
 /// One bind parameter.
@@ -17,6 +18,7 @@ pub enum Bind<'a> {
     Int(i64),
     Text(&'a str),
     Bool(bool),
+    Bytes(&'a [u8]),
 }
 
 /// `sql` with a `?` for each bind, in order (written `?` for every backend; diesel puts
@@ -50,10 +52,11 @@ impl<ST: 'static> Query for Statement<'_, ST> {
 
 impl<ST, DB> QueryFragment<DB> for Statement<'_, ST>
 where
-    DB: Backend + HasSqlType<BigInt> + HasSqlType<Text> + HasSqlType<Bool>,
+    DB: Backend + HasSqlType<BigInt> + HasSqlType<Text> + HasSqlType<Bool> + HasSqlType<Binary>,
     i64: ToSql<BigInt, DB>,
     str: ToSql<Text, DB>,
     bool: ToSql<Bool, DB>,
+    [u8]: ToSql<Binary, DB>,
 {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
         let mut pieces = self.sql.split('?');
@@ -66,6 +69,7 @@ where
                 Some(Bind::Int(value)) => out.push_bind_param::<BigInt, i64>(value)?,
                 Some(Bind::Text(value)) => out.push_bind_param::<Text, str>(value)?,
                 Some(Bind::Bool(value)) => out.push_bind_param::<Bool, bool>(value)?,
+                Some(Bind::Bytes(value)) => out.push_bind_param::<Binary, [u8]>(value)?,
                 None => {
                     return Err(diesel::result::Error::QueryBuilderError(
                         "fewer binds than placeholders".into(),
