@@ -26,6 +26,8 @@ const WAL_FRAMES_LIMIT: u64 = 8192;
 /// the frame limit (32 MiB of 4 KiB pages) between restarts, and cutting it each time had
 /// the writer allocate its pages afresh (profiled).
 const WAL_FILE_LIMIT: u64 = 64 * 1024 * 1024;
+/// The least time between two background checkpoints: each one fsyncs the database file.
+const INTERVAL: Duration = Duration::from_millis(50);
 
 /// Sets up the writer's connection for a checkpointer beside it.
 pub(super) fn configure_writer(conn: &mut DbConnection) -> Result<(), DbError> {
@@ -35,8 +37,6 @@ pub(super) fn configure_writer(conn: &mut DbConnection) -> Result<(), DbError> {
     ))
     .map_err(DbError::Query)
 }
-/// The least time between two background checkpoints: each one fsyncs the database file.
-const INTERVAL: Duration = Duration::from_millis(50);
 
 #[derive(Default)]
 struct Signal {
