@@ -39,6 +39,7 @@ pub async fn answer(
                 .collect();
             let now = now_millis();
             let mut extended = Vec::new();
+            let mut saved = Vec::new();
             let mut accepted = 0;
             let mut outcomes = Vec::with_capacity(proofs.len());
             for item in proofs {
@@ -53,12 +54,19 @@ pub async fn answer(
                 let schedule = &mut contract.schedule;
                 let verdict = schedule.answer(&proof, &contract.root, contract.order, now);
                 if verdict == Answer::Accepted {
-                    contracts::save_schedule(conn, contract.id, schedule)?;
+                    if !saved.contains(&contract.id) {
+                        saved.push(contract.id);
+                    }
                     extended.push(schedule.expiration());
                     accepted += 1;
                 }
                 outcomes.push(Outcome::Answered(verdict));
             }
+            let schedules: Vec<(i64, &_)> = saved
+                .iter()
+                .filter_map(|id| found.get(id).map(|c| (*id, &c.schedule)))
+                .collect();
+            contracts::save_schedules(conn, &schedules)?;
             if !extended.is_empty() {
                 // Contracts first, then the token: the order every writer locks them in.
                 let mut row = locked_token_row(conn, &row)?;
