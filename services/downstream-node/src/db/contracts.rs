@@ -125,6 +125,9 @@ pub fn of_token_by_ids(
 /// rows travelling as a JSON parameter: an answer saves up to a hundred, and a round trip each
 /// was most of its time there. SQLite (in process) and MySQL save them one by one.
 pub fn save_schedules(conn: &mut DbConnection, saved: &[(i64, &Schedule)]) -> QueryResult<()> {
+    if saved.is_empty() {
+        return Ok(());
+    }
     if conn.backend() != Backend::Postgres {
         for (id, schedule) in saved {
             save_schedule(conn, *id, schedule)?;
