@@ -2,9 +2,8 @@ use std::collections::BTreeMap;
 
 use diesel::prelude::*;
 use diesel::sql_types::BigInt;
-use service_kit::db::{Backend, DbConnection};
-
 use service_kit::db::prepared::{Bind, Statement};
+use service_kit::db::{Backend, DbConnection};
 
 use super::schema::{buckets, documents};
 use crate::domain::bucket::{Bucket, BucketTerms};

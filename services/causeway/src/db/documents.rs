@@ -1,9 +1,9 @@
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
+use service_kit::db::prepared::{Bind, Statement};
 use service_kit::db::{Backend, DbConnection};
 
 use super::schema::documents;
-use service_kit::db::prepared::{Bind, Statement};
 
 /// Where a document is accounted.
 #[derive(Debug, Clone, Queryable)]

@@ -1,11 +1,11 @@
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool, Nullable, Text};
+use service_kit::db::prepared::{Bind, Statement};
 use service_kit::db::{Backend, DbConnection};
 
 use super::buckets;
 use super::schema::{documents, owners};
 use crate::domain::Owner;
-use service_kit::db::prepared::{Bind, Statement};
 
 /// Registers an owner unless it exists, with a provisional (unbound) delegate. An existing
 /// owner is left as it is: an unsigned registration never replaces a delegate, provisional

@@ -5,11 +5,11 @@ use diesel::RunQueryDsl as _;
 use diesel::sql_types::{BigInt, Bool, Integer, Text};
 use serde::Serialize;
 use service_kit::db::DbConnection;
+use service_kit::db::prepared::{Bind, Statement};
 
 use super::documents::NewDocument;
 use super::owners::{BeforePut, BeforePutRow, BeforePutSql};
 use crate::domain::Owner;
-use service_kit::db::prepared::{Bind, Statement};
 
 /// Locks the owners (`addresses`, comma-separated, in the order every writer locks them)
 /// until commit; those that exist.
