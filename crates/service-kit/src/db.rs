@@ -32,6 +32,17 @@ pub enum DbConnection {
 }
 
 impl DbConnection {
+    /// The PostgreSQL connection, for statements only PostgreSQL runs
+    /// ([`prepared::PgBind`]); an error on the other backends.
+    pub fn postgres(&mut self) -> QueryResult<&mut PgConnection> {
+        match self {
+            DbConnection::Postgresql(conn) => Ok(conn),
+            _ => Err(diesel::result::Error::QueryBuilderError(
+                format!("a PostgreSQL statement on {}", self.backend()).into(),
+            )),
+        }
+    }
+
     pub fn backend(&self) -> Backend {
         match self {
             DbConnection::Postgresql(_) => Backend::Postgres,

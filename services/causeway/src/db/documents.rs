@@ -63,8 +63,7 @@ pub fn read(conn: &mut DbConnection, key: &str, now: i64) -> QueryResult<Option<
     }))
 }
 
-/// A document to write; serialised as a row of a put batch (`super::put_batch::write`).
-#[derive(serde::Serialize)]
+/// A document to write.
 pub struct NewDocument<'a> {
     pub key: &'a str,
     pub value: &'a str,
@@ -72,7 +71,6 @@ pub struct NewDocument<'a> {
     pub bucket_id: i64,
     pub size: i64,
     pub testnet: bool,
-    #[serde(rename = "updated_at")]
     pub now: i64,
 }
 

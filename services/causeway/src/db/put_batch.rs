@@ -1,23 +1,23 @@
 //! The statements of a PostgreSQL put batch (`ops::put_batch`): six whatever the number of
-//! puts. Rows travel as JSON parameters, so each statement has a fixed text (prepared once).
+//! puts. Rows travel column by column as array parameters (binary, so PostgreSQL parses no
+//! value), so each statement has a fixed text (prepared once).
 
+use diesel::PgConnection;
 use diesel::RunQueryDsl as _;
-use diesel::sql_types::{BigInt, Bool, Integer, Text};
-use serde::Serialize;
-use service_kit::db::DbConnection;
-use service_kit::db::prepared::{Bind, Statement};
+use diesel::sql_types::{BigInt, Bool, Text};
+use service_kit::db::prepared::{Bind, PgBind, Statement};
 
 use super::documents::NewDocument;
 use super::owners::{BeforePut, BeforePutRow, BeforePutSql};
 use crate::domain::Owner;
 
-/// Locks the owners (`addresses`, comma-separated, in the order every writer locks them)
-/// until commit; those that exist.
-pub fn lock_owners(conn: &mut DbConnection, addresses: &str) -> diesel::QueryResult<Vec<Owner>> {
-    let binds = [Bind::Text(addresses)];
-    let locked: Vec<(String, String, bool)> = Statement::<(Text, Text, Bool)>::new(
+/// Locks the owners (`addresses`, in the order every writer locks them) until commit; those
+/// that exist.
+pub fn lock_owners(conn: &mut PgConnection, addresses: &[&str]) -> diesel::QueryResult<Vec<Owner>> {
+    let binds = [PgBind::Texts(addresses)];
+    let locked: Vec<(String, String, bool)> = Statement::<(Text, Text, Bool), _>::new(
         "SELECT address, delegate, delegate_bound FROM owners \
-         WHERE address = ANY(string_to_array(?, ',')) ORDER BY address FOR UPDATE",
+         WHERE address = ANY(?) ORDER BY address FOR UPDATE",
         &binds,
     )
     .load(conn)?;
@@ -31,31 +31,36 @@ pub fn lock_owners(conn: &mut DbConnection, addresses: &str) -> diesel::QueryRes
         .collect())
 }
 
-/// One put of the batch, as [`facts`] asks about it.
-#[derive(Serialize)]
+/// The puts of a batch, column by column, as [`facts`] asks about them; `i` names each.
+#[derive(Default)]
 pub struct Asked<'a> {
-    pub i: usize,
-    pub owner: &'a str,
-    pub key: &'a str,
-    pub digest: &'a str,
+    pub i: Vec<i64>,
+    pub owners: Vec<&'a str>,
+    pub keys: Vec<&'a str>,
+    pub digests: Vec<&'a str>,
 }
 
 /// What the rules need about each put (`i` names it), as a put alone reads it
 /// ([`super::owners::before_put`]); `fresh` says whether its digest is unused so far.
 pub fn facts(
-    conn: &mut DbConnection,
-    asked: &[Asked<'_>],
+    conn: &mut PgConnection,
+    asked: &Asked<'_>,
     now: i64,
-) -> diesel::QueryResult<Vec<(i32, BeforePut)>> {
-    let asked = json(asked)?;
+) -> diesel::QueryResult<Vec<(i64, BeforePut)>> {
     // Each lookup is a `LATERAL ... LIMIT 1`, so it stays one index probe per put: as plain
     // joins and `EXISTS`, PostgreSQL hashed whole tables (every used message, every nonce)
     // for each batch.
-    let binds = [Bind::Text(&asked), Bind::Int(now)];
-    let rows: Vec<(i32, BeforePutRow)> = Statement::<(Integer, BeforePutSql)>::new(
+    let binds = [
+        PgBind::Ints(&asked.i),
+        PgBind::Texts(&asked.owners),
+        PgBind::Texts(&asked.keys),
+        PgBind::Texts(&asked.digests),
+        PgBind::One(Bind::Int(now)),
+    ];
+    let rows: Vec<(i64, BeforePutRow)> = Statement::<(BigInt, BeforePutSql), _>::new(
         "SELECT x.i, n.nonce, n.created_at, d.owner, d.bucket_id, d.size, \
          s.owner IS NOT NULL, u.owner IS NULL \
-         FROM json_to_recordset(CAST(? AS json)) AS x(i int, owner text, key text, digest text) \
+         FROM unnest(?, ?, ?, ?) AS x(i, owner, key, digest) \
          LEFT JOIN LATERAL (SELECT nonce, created_at FROM nonces \
          WHERE nonces.owner = x.owner LIMIT 1) n ON true \
          LEFT JOIN LATERAL (SELECT owner, bucket_id, size FROM documents \
@@ -73,75 +78,96 @@ pub fn facts(
 /// The owners' live buckets `(id, owner, used, total)`, per owner in the order storage is
 /// drawn from.
 pub fn live_buckets(
-    conn: &mut DbConnection,
-    addresses: &str,
+    conn: &mut PgConnection,
+    addresses: &[&str],
     now: i64,
 ) -> diesel::QueryResult<Vec<(i64, String, i64, i64)>> {
-    let binds = [Bind::Text(addresses), Bind::Int(now)];
-    Statement::<(BigInt, Text, BigInt, BigInt)>::new(
+    let binds = [PgBind::Texts(addresses), PgBind::One(Bind::Int(now))];
+    Statement::<(BigInt, Text, BigInt, BigInt), _>::new(
         "SELECT id, owner, bytes_used, bytes_total FROM buckets \
-         WHERE owner = ANY(string_to_array(?, ',')) AND expires_at > ? \
-         ORDER BY owner, expires_at, id",
+         WHERE owner = ANY(?) AND expires_at > ? ORDER BY owner, expires_at, id",
         &binds,
     )
     .load(conn)
 }
 
-#[derive(Serialize)]
-pub struct Used<'a> {
-    pub owner: &'a str,
-    pub digest: &'a str,
-}
-
-#[derive(Serialize)]
-pub struct Delta {
-    pub id: i64,
-    pub delta: i64,
-}
-
 /// Everything a batch decided to write.
 #[derive(Default)]
 pub struct Writes<'a> {
-    pub used: Vec<Used<'a>>,
-    pub deltas: Vec<Delta>,
+    /// The signed messages used, `(owner, digest)`.
+    pub used: Vec<(&'a str, &'a str)>,
+    /// Bytes added to each bucket, `(id, delta)`.
+    pub deltas: Vec<(i64, i64)>,
     pub inserts: Vec<NewDocument<'a>>,
     pub updates: Vec<NewDocument<'a>>,
 }
 
+/// Documents column by column.
+struct Documents<'a> {
+    keys: Vec<&'a str>,
+    values: Vec<&'a str>,
+    owners: Vec<&'a str>,
+    buckets: Vec<i64>,
+    sizes: Vec<i64>,
+    testnets: Vec<bool>,
+    times: Vec<i64>,
+}
+
+impl<'a> Documents<'a> {
+    fn of(docs: &[NewDocument<'a>]) -> Self {
+        Self {
+            keys: docs.iter().map(|d| d.key).collect(),
+            values: docs.iter().map(|d| d.value).collect(),
+            owners: docs.iter().map(|d| d.owner).collect(),
+            buckets: docs.iter().map(|d| d.bucket_id).collect(),
+            sizes: docs.iter().map(|d| d.size).collect(),
+            testnets: docs.iter().map(|d| d.testnet).collect(),
+            times: docs.iter().map(|d| d.now).collect(),
+        }
+    }
+}
+
 /// Every write of the batch in one statement (data-modifying CTEs all run, to completion, on
 /// rows that do not overlap: distinct keys, one delta per bucket).
-pub fn write(conn: &mut DbConnection, writes: &Writes<'_>) -> diesel::QueryResult<()> {
-    let rows = [
-        json(&writes.used)?,
-        json(&writes.deltas)?,
-        json(&writes.inserts)?,
-        json(&writes.updates)?,
+pub fn write(conn: &mut PgConnection, writes: &Writes<'_>) -> diesel::QueryResult<()> {
+    let (used_owners, digests): (Vec<&str>, Vec<&str>) = writes.used.iter().copied().unzip();
+    let (buckets, deltas): (Vec<i64>, Vec<i64>) = writes.deltas.iter().copied().unzip();
+    let new = Documents::of(&writes.inserts);
+    let changed = Documents::of(&writes.updates);
+    let binds = [
+        PgBind::Texts(&used_owners),
+        PgBind::Texts(&digests),
+        PgBind::Ints(&buckets),
+        PgBind::Ints(&deltas),
+        PgBind::Texts(&new.keys),
+        PgBind::Texts(&new.values),
+        PgBind::Texts(&new.owners),
+        PgBind::Ints(&new.buckets),
+        PgBind::Ints(&new.sizes),
+        PgBind::Bools(&new.testnets),
+        PgBind::Ints(&new.times),
+        PgBind::Texts(&changed.keys),
+        PgBind::Texts(&changed.values),
+        PgBind::Ints(&changed.buckets),
+        PgBind::Ints(&changed.sizes),
+        PgBind::Bools(&changed.testnets),
+        PgBind::Ints(&changed.times),
     ];
-    let binds = rows.each_ref().map(|rows| Bind::Text(rows));
-    Statement::<()>::new(
-        "WITH used AS (INSERT INTO used_messages (owner, digest) SELECT owner, digest \
-         FROM json_to_recordset(CAST(? AS json)) AS x(owner text, digest text)), \
+    Statement::<(), _>::new(
+        "WITH used AS (INSERT INTO used_messages (owner, digest) SELECT * FROM unnest(?, ?)), \
          charged AS (UPDATE buckets SET bytes_used = buckets.bytes_used + x.delta \
-         FROM json_to_recordset(CAST(? AS json)) AS x(id bigint, delta bigint) \
-         WHERE buckets.id = x.id), \
+         FROM unnest(?, ?) AS x(id, delta) WHERE buckets.id = x.id), \
          inserted AS (INSERT INTO documents \
          (doc_key, value, owner, bucket_id, size, testnet, updated_at) \
-         SELECT key, value, owner, bucket_id, size, testnet, updated_at \
-         FROM json_to_recordset(CAST(? AS json)) AS x(key text, value text, owner text, \
-         bucket_id bigint, size bigint, testnet boolean, updated_at bigint)), \
+         SELECT * FROM unnest(?, ?, ?, ?, ?, ?, ?)), \
          updated AS (UPDATE documents SET value = x.value, bucket_id = x.bucket_id, \
          size = x.size, testnet = x.testnet, updated_at = x.updated_at \
-         FROM json_to_recordset(CAST(? AS json)) AS x(key text, value text, owner text, \
-         bucket_id bigint, size bigint, testnet boolean, updated_at bigint) \
+         FROM unnest(?, ?, ?, ?, ?, ?) \
+         AS x(key, value, bucket_id, size, testnet, updated_at) \
          WHERE documents.doc_key = x.key) \
          SELECT 1",
         &binds,
     )
     .execute(conn)?;
     Ok(())
-}
-
-fn json<T: Serialize + ?Sized>(rows: &T) -> diesel::QueryResult<String> {
-    serde_json::to_string(rows)
-        .map_err(|err| diesel::result::Error::SerializationError(Box::new(err)))
 }

@@ -23,7 +23,7 @@ use super::kv::{self, admit, existing};
 use crate::db::batcher::Limits;
 use crate::db::documents::NewDocument;
 use crate::db::owners::BeforePut;
-use crate::db::put_batch::{self, Asked, Delta, Used, Writes};
+use crate::db::put_batch::{self, Asked, Writes};
 use crate::domain::key::stored_size;
 use crate::domain::{Clock, Put};
 use crate::error::Error;
@@ -109,28 +109,26 @@ fn decide_and_write(
     let mut addresses: Vec<&str> = batch.iter().map(|&i| owners_of[i].as_str()).collect();
     addresses.sort_unstable();
     addresses.dedup();
-    let list = addresses.join(",");
+    let conn = conn.postgres()?;
 
-    let owners: HashMap<String, crate::domain::Owner> = put_batch::lock_owners(conn, &list)?
+    let owners: HashMap<String, crate::domain::Owner> = put_batch::lock_owners(conn, &addresses)?
         .into_iter()
         .map(|owner| (owner.address.clone(), owner))
         .collect();
-    let asked: Vec<Asked<'_>> = batch
-        .iter()
-        .map(|&i| Asked {
-            i,
-            owner: &owners_of[i],
-            key: puts[i].0.key.as_str(),
-            digest: &puts[i].0.digest,
-        })
-        .collect();
+    let mut asked = Asked::default();
+    for &i in batch {
+        asked.i.push(i as i64);
+        asked.owners.push(&owners_of[i]);
+        asked.keys.push(puts[i].0.key.as_str());
+        asked.digests.push(&puts[i].0.digest);
+    }
     let mut found: HashMap<usize, BeforePut> = put_batch::facts(conn, &asked, now)?
         .into_iter()
         .filter_map(|(i, found)| usize::try_from(i).ok().map(|i| (i, found)))
         .collect();
     // Per owner, its live buckets in the order storage is drawn from.
     let mut live: HashMap<String, Vec<Live>> = HashMap::new();
-    for (id, owner, used, total) in put_batch::live_buckets(conn, &list, now)? {
+    for (id, owner, used, total) in put_batch::live_buckets(conn, &addresses, now)? {
         live.entry(owner)
             .or_default()
             .push(Live { id, used, total });
@@ -191,10 +189,7 @@ fn decide_and_write(
             *deltas.entry(old).or_default() -= old_size;
         }
         digests.insert(put.digest.as_str());
-        writes.used.push(Used {
-            owner: address,
-            digest: &put.digest,
-        });
+        writes.used.push((address, &put.digest));
         let row = NewDocument {
             key: put.key.as_str(),
             value: put.value.as_str(),
@@ -218,7 +213,6 @@ fn decide_and_write(
     writes.deltas = deltas
         .into_iter()
         .filter(|(_, delta)| *delta != 0)
-        .map(|(id, delta)| Delta { id, delta })
         .collect();
     put_batch::write(conn, &writes)?;
     Ok(decided)

@@ -87,3 +87,43 @@ async fn mixed_batches_keep_every_quota_exact(url: String) {
 }
 
 service_kit::backend_tests!(mixed_batches, mixed_batches_keep_every_quota_exact);
+
+/// Stored keys overwritten all at once (a PostgreSQL batch of updates): each key reads its
+/// new value, and the bucket is charged the new sizes only, the old ones refunded.
+async fn batched_updates_replace_values_and_refund_sizes(url: String) {
+    let app = spawn_with(url, |s| {
+        s.bucket_bytes = BUCKET;
+        s.free_buckets = 1;
+    })
+    .await;
+    let user = User::new();
+    assert_eq!(app.request_bucket(&user).await.0, 200);
+    let nonce = app.nonce(&user).await;
+    let keys: Vec<String> = (0..5).map(|_| random_key()).collect();
+    for key in &keys {
+        let body = user.put_body(key, &"o".repeat(68), &nonce);
+        assert_eq!(app.post_json("/put", &body).await.0, 201);
+    }
+    assert_eq!(app.buckets(&user).await[0]["bytes_free"], "0");
+
+    let bodies: Vec<Value> = keys
+        .iter()
+        .enumerate()
+        .map(|(i, key)| user.put_body(key, &format!("new{i}"), &nonce))
+        .collect();
+    let results = join_all(bodies.iter().map(|b| app.post_json("/put", b))).await;
+    assert!(results.iter().all(|r| r.0 == 201), "{results:?}");
+    for (i, key) in keys.iter().enumerate() {
+        assert_eq!(app.get_key(key).await.1["value"], format!("new{i}"));
+    }
+    let charged = keys.len() as u64 * (32 + 4);
+    assert_eq!(
+        app.buckets(&user).await[0]["bytes_free"],
+        (BUCKET - charged).to_string()
+    );
+}
+
+service_kit::backend_tests!(
+    batched_updates,
+    batched_updates_replace_values_and_refund_sizes
+);
