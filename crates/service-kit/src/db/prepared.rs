@@ -31,6 +31,7 @@ pub enum PgBind<'a> {
     Texts(&'a [&'a str]),
     Ints(&'a [i64]),
     Bools(&'a [bool]),
+    Blobs(&'a [&'a [u8]]),
 }
 
 /// `sql` with a `?` for each bind, in order (written `?` for every backend; diesel puts
@@ -104,6 +105,7 @@ impl<ST> QueryFragment<Pg> for Statement<'_, ST, PgBind<'_>> {
             PgBind::Texts(values) => out.push_bind_param::<Array<Text>, [&str]>(values),
             PgBind::Ints(values) => out.push_bind_param::<Array<BigInt>, [i64]>(values),
             PgBind::Bools(values) => out.push_bind_param::<Array<Bool>, [bool]>(values),
+            PgBind::Blobs(values) => out.push_bind_param::<Array<Binary>, [&[u8]]>(values),
         })
     }
 }

@@ -2,7 +2,7 @@
 
 use diesel::prelude::*;
 use service_kit::db::column::{self, Corrupt};
-use service_kit::db::prepared::{Bind, Statement};
+use service_kit::db::prepared::{Bind, PgBind, Statement};
 use service_kit::db::{Backend, DbConnection};
 
 use super::schema::contracts;
@@ -120,10 +120,10 @@ pub fn of_token_by_ids(
     Ok(found)
 }
 
-/// Writes back the schedule of a contract.
 /// Saves the schedules of several contracts (each id once). On PostgreSQL one statement, the
-/// rows travelling as a JSON parameter: an answer saves up to a hundred, and a round trip each
-/// was most of its time there. SQLite (in process) and MySQL save them one by one.
+/// rows travelling column by column as array parameters: an answer saves up to a hundred,
+/// and a round trip each was most of its time there. SQLite (in process) and MySQL save them
+/// one by one.
 pub fn save_schedules(conn: &mut DbConnection, saved: &[(i64, &Schedule)]) -> QueryResult<()> {
     if saved.is_empty() {
         return Ok(());
@@ -134,41 +134,32 @@ pub fn save_schedules(conn: &mut DbConnection, saved: &[(i64, &Schedule)]) -> Qu
         }
         return Ok(());
     }
-    let rows = saved
+    let ids: Vec<i64> = saved.iter().map(|(id, _)| *id).collect();
+    let issued = saved
         .iter()
-        .map(|(id, schedule)| {
-            Ok(SavedSchedule {
-                id: *id,
-                issued: column::write("contracts.issued", schedule.issued)?,
-                seed: hex::encode(schedule.chain_seed),
-                due: schedule.due,
-                expiration: schedule.expiration(),
-                answered: schedule.answered,
-            })
-        })
-        .collect::<QueryResult<Vec<_>>>()?;
-    let rows = serde_json::to_string(&rows)
-        .map_err(|err| diesel::result::Error::SerializationError(Box::new(err)))?;
-    let binds = [Bind::Text(&rows)];
-    Statement::<()>::new(
-        "UPDATE contracts SET issued = x.issued, chain_seed = decode(x.seed, 'hex'), \
-         due_at = x.due, expiration = x.expiration, answered = x.answered \
-         FROM json_to_recordset(CAST(? AS json)) AS x(id bigint, issued int, seed text, \
-         due bigint, expiration bigint, answered boolean) WHERE contracts.id = x.id",
+        .map(|(_, s)| Ok(i64::from(column::write::<i32, _>("contracts.issued", s.issued)?)))
+        .collect::<QueryResult<Vec<i64>>>()?;
+    let seeds: Vec<&[u8]> = saved.iter().map(|(_, s)| &s.chain_seed[..]).collect();
+    let due: Vec<i64> = saved.iter().map(|(_, s)| s.due).collect();
+    let expirations: Vec<i64> = saved.iter().map(|(_, s)| s.expiration()).collect();
+    let answered: Vec<bool> = saved.iter().map(|(_, s)| s.answered).collect();
+    let binds = [
+        PgBind::Ints(&ids),
+        PgBind::Ints(&issued),
+        PgBind::Blobs(&seeds),
+        PgBind::Ints(&due),
+        PgBind::Ints(&expirations),
+        PgBind::Bools(&answered),
+    ];
+    Statement::<(), _>::new(
+        "UPDATE contracts SET issued = x.issued, chain_seed = x.seed, due_at = x.due, \
+         expiration = x.expiration, answered = x.answered \
+         FROM unnest(?, ?, ?, ?, ?, ?) AS x(id, issued, seed, due, expiration, answered) \
+         WHERE contracts.id = x.id",
         &binds,
     )
-    .execute(conn)?;
+    .execute(conn.postgres()?)?;
     Ok(())
-}
-
-#[derive(serde::Serialize)]
-struct SavedSchedule {
-    id: i64,
-    issued: i32,
-    seed: String,
-    due: i64,
-    expiration: i64,
-    answered: bool,
 }
 
 pub fn save_schedule(conn: &mut DbConnection, id: i64, schedule: &Schedule) -> QueryResult<()> {
