@@ -137,7 +137,12 @@ pub fn save_schedules(conn: &mut DbConnection, saved: &[(i64, &Schedule)]) -> Qu
     let ids: Vec<i64> = saved.iter().map(|(id, _)| *id).collect();
     let issued = saved
         .iter()
-        .map(|(_, s)| Ok(i64::from(column::write::<i32, _>("contracts.issued", s.issued)?)))
+        .map(|(_, s)| {
+            Ok(i64::from(column::write::<i32, _>(
+                "contracts.issued",
+                s.issued,
+            )?))
+        })
         .collect::<QueryResult<Vec<i64>>>()?;
     let seeds: Vec<&[u8]> = saved.iter().map(|(_, s)| &s.chain_seed[..]).collect();
     let due: Vec<i64> = saved.iter().map(|(_, s)| s.due).collect();

@@ -13,6 +13,7 @@
 //! All blocking calls run on Tokio's blocking pool (plus, per upload, one scoped writeback
 //! thread started from it), never on the executor threads.
 
+mod direct;
 mod files;
 mod lookup;
 mod publish;

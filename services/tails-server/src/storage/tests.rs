@@ -66,10 +66,10 @@ async fn stage_hash_publish_locate() {
 }
 
 #[tokio::test]
-async fn large_uploads_are_batched_written_back_and_intact() {
+async fn large_uploads_are_batched_and_intact() {
     let dir = tempfile::tempdir().unwrap();
     let storage = Arc::new(Storage::open(dir.path()).unwrap());
-    // Odd-sized chunks, several batches and several early writebacks.
+    // Odd-sized chunks, several batches, several direct blocks and an unaligned tail.
     let size = 2 * WRITEBACK_EVERY as usize + 12_345;
     let data: Vec<u8> = (0..size).map(|i| (i * 31 % 253) as u8).collect();
     let parts: Vec<&[u8]> = data.chunks(7_777).collect();

@@ -1,9 +1,9 @@
-//! Writing an upload: chunks go from the request to a blocking writer that hashes and writes
-//! them to a locked temp file, pushes them to disk as it goes and fsyncs at the end. The
-//! chunks are whatever buffers the caller received (`C`), written as they are: no copy.
+//! Writing an upload: chunks go from the request to a blocking writer that hashes them and
+//! writes them to a locked temp file past the page cache ([`super::direct`]), and fsyncs at
+//! the end. The chunks are whatever buffers the caller received (`C`).
 
 use std::fs::File;
-use std::io::{self, IoSlice, Write};
+use std::io;
 use std::path::Path;
 
 use sha2::{Digest, Sha256};
@@ -12,18 +12,20 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::Storage;
+use super::direct::DirectWriter;
 use super::files::create_temp;
 use crate::domain::{TailsHash, TailsHead};
 
 /// Batches in flight between the request and its writer; with [`BATCH`] this bounds the
-/// memory of one upload to about `(CHANNEL_DEPTH + 2) * BATCH`.
+/// memory of one upload to about `(CHANNEL_DEPTH + 2) * BATCH` and the writer's block.
 const CHANNEL_DEPTH: usize = 2;
-/// Bytes of payload chunks handed to the writer at once (one wake-up, one `writev`).
+/// Bytes of payload chunks handed to the writer at once (one wake-up).
 const BATCH: usize = 256 * 1024;
-/// Bytes written between two early `fdatasync`s of an upload in progress. Measured back to
-/// back without it: single-upload median latency about 2 ms worse (11.4-12.5 -> 13.8-14.6 ms
-/// for 8.4 MB), 16-client throughput and server CPU per upload better only within noise
-/// (about 3 % and 0.5-1 ms), so it stays.
+/// Bytes written through the page cache (where the file system refuses `O_DIRECT`) between
+/// two early `fdatasync`s of an upload in progress. Measured back to back without it:
+/// single-upload median latency about 2 ms worse (11.4-12.5 -> 13.8-14.6 ms for 8.4 MB),
+/// 16-client throughput and server CPU per upload better only within noise (about 3 % and
+/// 0.5-1 ms), so it stays.
 pub(super) const WRITEBACK_EVERY: u64 = 1024 * 1024;
 
 /// A complete, fsynced upload not yet published; dropping it deletes the temp file.
@@ -107,10 +109,10 @@ impl<C: AsRef<[u8]>> Upload<C> {
     }
 }
 
-/// The blocking side of an upload: hash and write each batch while a second thread pushes
-/// what is written so far to disk (`fdatasync` every [`WRITEBACK_EVERY`] bytes), so the final
-/// `fsync` only waits for the tail. Returns an error (and deletes the temp file) when the
-/// request side goes away without `Finish`.
+/// The blocking side of an upload: hash and write each batch; where the writes go through
+/// the page cache, a second thread pushes what is written so far to disk (`fdatasync` every
+/// [`WRITEBACK_EVERY`] bytes), so the final `fsync` only waits for the tail. Returns an
+/// error (and deletes the temp file) when the request side goes away without `Finish`.
 fn write_upload<C: AsRef<[u8]>>(
     dir: &Path,
     received: &mut mpsc::Receiver<Message<C>>,
@@ -140,7 +142,7 @@ fn write_upload<C: AsRef<[u8]>>(
 }
 
 fn hash_and_write<C: AsRef<[u8]>>(
-    mut file: &File,
+    file: &File,
     received: &mut mpsc::Receiver<Message<C>>,
     kick: &std::sync::mpsc::Sender<()>,
 ) -> io::Result<(TailsHash, TailsHead)> {
@@ -148,6 +150,7 @@ fn hash_and_write<C: AsRef<[u8]>>(
     let mut first = Vec::with_capacity(2);
     let mut size: u64 = 0;
     let mut unsynced: u64 = 0;
+    let mut writer = DirectWriter::new(file)?;
     loop {
         match received.blocking_recv() {
             Some(Message::Chunks(batch)) => {
@@ -158,18 +161,22 @@ fn hash_and_write<C: AsRef<[u8]>>(
                         let wanted = (2 - first.len()).min(chunk.len());
                         first.extend_from_slice(chunk.get(..wanted).unwrap_or_default());
                     }
+                    writer.write(chunk)?;
                     size += chunk.len() as u64;
-                    unsynced += chunk.len() as u64;
+                    if !writer.is_direct() {
+                        unsynced += chunk.len() as u64;
+                    }
                 }
-                // The received buffers themselves, one `writev` per batch; no copy.
-                write_all_vectored(&mut file, &batch)?;
                 if unsynced >= WRITEBACK_EVERY {
                     unsynced = 0;
                     // The syncer only stops early on an error, which `write_upload` reports.
                     let _ = kick.send(());
                 }
             }
-            Some(Message::Finish) => break,
+            Some(Message::Finish) => {
+                writer.finish()?;
+                break;
+            }
             None => {
                 return Err(io::Error::new(
                     io::ErrorKind::Interrupted,
@@ -194,20 +201,6 @@ fn write_back(file: &File, kicks: &std::sync::mpsc::Receiver<()>) -> io::Result<
     while kicks.recv().is_ok() {
         while kicks.try_recv().is_ok() {}
         file.sync_data()?;
-    }
-    Ok(())
-}
-
-fn write_all_vectored<C: AsRef<[u8]>>(file: &mut &File, chunks: &[C]) -> io::Result<()> {
-    let mut slices: Vec<IoSlice<'_>> = chunks.iter().map(|c| IoSlice::new(c.as_ref())).collect();
-    let mut slices = &mut slices[..];
-    while !slices.is_empty() {
-        match file.write_vectored(slices) {
-            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-            Ok(n) => IoSlice::advance_slices(&mut slices, n),
-            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
-            Err(err) => return Err(err),
-        }
     }
     Ok(())
 }
