@@ -6,8 +6,9 @@
 //! bytes (1 MiB unless the service says otherwise) for at most [`DRAIN_TIMEOUT`], so that a
 //! well-behaved client still sending a body of sensible size finishes and reads the answer
 //! (ACA-Py's aiohttp client, for one, fails when its upload is cut off). A body that ends
-//! within that keeps the connection alive; otherwise the connection is closed after a last
-//! [`LINGER`]. Left to itself, actix-web drains an unread chunked body to its end, however
+//! within that is read to its end and the connection then closes in order (actix-web marks
+//! an answer sent before its body was read `connection: close`); otherwise the connection
+//! is closed after a last [`LINGER`]. Left to itself, actix-web drains an unread chunked body to its end, however
 //! long: a client streaming without end kept a worker reading forever.
 //!
 //! How: [`hold_unread_bodies`] gives the handler a stand-in for the request's body stream and
