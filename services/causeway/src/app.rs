@@ -24,8 +24,14 @@ use crate::read_cache::{ReadCache, Stale};
 use crate::settings::{Command, Flags, Settings};
 use crate::{db, routes, transfer};
 
-/// PostgreSQL's put batcher (group commit): a put and its clock, and its outcome.
+/// The put batcher of PostgreSQL and MySQL (group commit): a put and its clock, and its
+/// outcome.
 type PutBatcher = Batcher<(Put, Clock), put_batch::Outcome>;
+/// Its serving end, and what `/metrics` counts of its batches.
+type PutBatches = (
+    Batches<(Put, Clock), put_batch::Outcome>,
+    put_batch::Counters,
+);
 /// `/get`'s read batcher: a key and when it was asked, and what was found.
 type ReadBatcher = Batcher<(String, i64), ReadOutcome>;
 type ReadOutcome = Result<Option<Readable>, Error>;
@@ -107,7 +113,7 @@ impl AppState {
 pub struct Application {
     server: server::Application,
     state: AppState,
-    puts: Option<Batches<(Put, Clock), put_batch::Outcome>>,
+    puts: Option<PutBatches>,
     reads: Option<Batches<(String, i64), ReadOutcome>>,
 }
 
@@ -139,8 +145,8 @@ impl Service for Application {
             Duration::from_millis(settings.transfer_flush_ms),
         );
         let (puts, put_batches) = match db.backend() {
-            Backend::Postgres => split(batcher::channel(put_batch::LIMITS)),
-            _ => (None, None),
+            Backend::Postgres | Backend::Mysql => split(batcher::channel(put_batch::LIMITS)),
+            Backend::Sqlite => (None, None),
         };
         let (reads, read_batches) = match db.backend() {
             Backend::Postgres | Backend::Mysql => split(batcher::channel(READS)),
@@ -149,6 +155,7 @@ impl Service for Application {
         // Settings beyond i64 mean "without limit": they saturate.
         let saturated = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
         let metrics = Metrics::new(Self::NAME);
+        let batch_counters = put_batch::Counters::registered(&metrics);
         let cache = match db.backend() {
             Backend::Sqlite if settings.read_cache_bytes > 0 => Some(ReadCache::registered(
                 usize::try_from(settings.read_cache_bytes).unwrap_or(usize::MAX),
@@ -180,7 +187,7 @@ impl Service for Application {
         Ok(Self {
             server,
             state,
-            puts: put_batches,
+            puts: put_batches.map(|batches| (batches, batch_counters)),
             reads: read_batches,
         })
     }
@@ -202,8 +209,10 @@ impl Service for Application {
             puts,
             reads,
         } = self;
-        if let Some(puts) = puts {
-            tokio::spawn(puts.run(state.db.clone(), put_batch::run));
+        if let Some((puts, counters)) = puts {
+            tokio::spawn(puts.run(state.db.clone(), move |conn, jobs| {
+                put_batch::run(conn, jobs, &counters)
+            }));
         }
         if let Some(reads) = reads {
             tokio::spawn(reads.run(state.db.clone(), kv::read_batch));

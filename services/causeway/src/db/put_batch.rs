@@ -1,26 +1,26 @@
-//! The statements of a PostgreSQL put batch (`ops::put_batch`): six whatever the number of
-//! puts. Rows travel column by column as array parameters (binary, so PostgreSQL parses no
-//! value), so each statement has a fixed text (prepared once).
+//! The statements of a put batch (`ops::put_batch`), on PostgreSQL and MySQL/MariaDB: lock
+//! the owners, read what the rules need about every put, read the owners' live buckets,
+//! write what was decided. A fixed number of statements whatever the number of puts.
 
-use diesel::PgConnection;
-use diesel::RunQueryDsl as _;
-use diesel::sql_types::{BigInt, Bool, Text};
-use service_kit::db::prepared::{Bind, PgBind, Statement};
+mod mysql;
+mod postgres;
+
+use service_kit::db::{Backend, DbConnection};
 
 use super::documents::NewDocument;
-use super::owners::{BeforePut, BeforePutRow, BeforePutSql};
+use super::owners::BeforePut;
 use crate::domain::Owner;
+
+/// An owner as [`lock_owners`] reads it: address, delegate, whether the delegate is bound.
+type LockedOwner = (String, String, bool);
 
 /// Locks the owners (`addresses`, in the order every writer locks them) until commit; those
 /// that exist.
-pub fn lock_owners(conn: &mut PgConnection, addresses: &[&str]) -> diesel::QueryResult<Vec<Owner>> {
-    let binds = [PgBind::Texts(addresses)];
-    let locked: Vec<(String, String, bool)> = Statement::<(Text, Text, Bool), _>::new(
-        "SELECT address, delegate, delegate_bound FROM owners \
-         WHERE address = ANY(?) ORDER BY address FOR UPDATE",
-        &binds,
-    )
-    .load(conn)?;
+pub fn lock_owners(conn: &mut DbConnection, addresses: &[&str]) -> diesel::QueryResult<Vec<Owner>> {
+    let locked = match conn.backend() {
+        Backend::Postgres => postgres::lock_owners(conn.postgres()?, addresses)?,
+        _ => mysql::lock_owners(conn, addresses)?,
+    };
     Ok(locked
         .into_iter()
         .map(|(address, delegate, bound)| Owner {
@@ -43,52 +43,28 @@ pub struct Asked<'a> {
 /// What the rules need about each put (`i` names it), as a put alone reads it
 /// ([`super::owners::before_put`]); `fresh` says whether its digest is unused so far.
 pub fn facts(
-    conn: &mut PgConnection,
+    conn: &mut DbConnection,
     asked: &Asked<'_>,
     now: i64,
 ) -> diesel::QueryResult<Vec<(i64, BeforePut)>> {
-    // Each lookup is a `LATERAL ... LIMIT 1`, so it stays one index probe per put: as plain
-    // joins and `EXISTS`, PostgreSQL hashed whole tables (every used message, every nonce)
-    // for each batch.
-    let binds = [
-        PgBind::Ints(&asked.i),
-        PgBind::Texts(&asked.owners),
-        PgBind::Texts(&asked.keys),
-        PgBind::Texts(&asked.digests),
-        PgBind::One(Bind::Int(now)),
-    ];
-    let rows: Vec<(i64, BeforePutRow)> = Statement::<(BigInt, BeforePutSql), _>::new(
-        "SELECT x.i, n.nonce, n.created_at, d.owner, d.bucket_id, d.size, \
-         s.owner IS NOT NULL, u.owner IS NULL \
-         FROM unnest(?, ?, ?, ?) AS x(i, owner, key, digest) \
-         LEFT JOIN LATERAL (SELECT nonce, created_at FROM nonces \
-         WHERE nonces.owner = x.owner LIMIT 1) n ON true \
-         LEFT JOIN LATERAL (SELECT owner, bucket_id, size FROM documents \
-         WHERE documents.doc_key = x.key LIMIT 1) d ON true \
-         LEFT JOIN LATERAL (SELECT owner FROM buckets b WHERE b.owner = x.owner \
-         AND b.expires_at <= ? AND b.bytes_used > 0 LIMIT 1) s ON true \
-         LEFT JOIN LATERAL (SELECT owner FROM used_messages u WHERE u.owner = x.owner \
-         AND u.digest = x.digest LIMIT 1) u ON true",
-        &binds,
-    )
-    .load(conn)?;
+    let rows = match conn.backend() {
+        Backend::Postgres => postgres::facts(conn.postgres()?, asked, now)?,
+        _ => mysql::facts(conn, asked, now)?,
+    };
     Ok(rows.into_iter().map(|(i, row)| (i, row.into())).collect())
 }
 
 /// The owners' live buckets `(id, owner, used, total)`, per owner in the order storage is
 /// drawn from.
 pub fn live_buckets(
-    conn: &mut PgConnection,
+    conn: &mut DbConnection,
     addresses: &[&str],
     now: i64,
 ) -> diesel::QueryResult<Vec<(i64, String, i64, i64)>> {
-    let binds = [PgBind::Texts(addresses), PgBind::One(Bind::Int(now))];
-    Statement::<(BigInt, Text, BigInt, BigInt), _>::new(
-        "SELECT id, owner, bytes_used, bytes_total FROM buckets \
-         WHERE owner = ANY(?) AND expires_at > ? ORDER BY owner, expires_at, id",
-        &binds,
-    )
-    .load(conn)
+    match conn.backend() {
+        Backend::Postgres => postgres::live_buckets(conn.postgres()?, addresses, now),
+        _ => mysql::live_buckets(conn, addresses, now),
+    }
 }
 
 /// Everything a batch decided to write.
@@ -102,72 +78,10 @@ pub struct Writes<'a> {
     pub updates: Vec<NewDocument<'a>>,
 }
 
-/// Documents column by column.
-struct Documents<'a> {
-    keys: Vec<&'a str>,
-    values: Vec<&'a str>,
-    owners: Vec<&'a str>,
-    buckets: Vec<i64>,
-    sizes: Vec<i64>,
-    testnets: Vec<bool>,
-    times: Vec<i64>,
-}
-
-impl<'a> Documents<'a> {
-    fn of(docs: &[NewDocument<'a>]) -> Self {
-        Self {
-            keys: docs.iter().map(|d| d.key).collect(),
-            values: docs.iter().map(|d| d.value).collect(),
-            owners: docs.iter().map(|d| d.owner).collect(),
-            buckets: docs.iter().map(|d| d.bucket_id).collect(),
-            sizes: docs.iter().map(|d| d.size).collect(),
-            testnets: docs.iter().map(|d| d.testnet).collect(),
-            times: docs.iter().map(|d| d.now).collect(),
-        }
+/// Writes what the batch decided (distinct keys, one delta per bucket).
+pub fn write(conn: &mut DbConnection, writes: &Writes<'_>) -> diesel::QueryResult<()> {
+    match conn.backend() {
+        Backend::Postgres => postgres::write(conn.postgres()?, writes),
+        _ => mysql::write(conn, writes),
     }
-}
-
-/// Every write of the batch in one statement (data-modifying CTEs all run, to completion, on
-/// rows that do not overlap: distinct keys, one delta per bucket).
-pub fn write(conn: &mut PgConnection, writes: &Writes<'_>) -> diesel::QueryResult<()> {
-    let (used_owners, digests): (Vec<&str>, Vec<&str>) = writes.used.iter().copied().unzip();
-    let (buckets, deltas): (Vec<i64>, Vec<i64>) = writes.deltas.iter().copied().unzip();
-    let new = Documents::of(&writes.inserts);
-    let changed = Documents::of(&writes.updates);
-    let binds = [
-        PgBind::Texts(&used_owners),
-        PgBind::Texts(&digests),
-        PgBind::Ints(&buckets),
-        PgBind::Ints(&deltas),
-        PgBind::Texts(&new.keys),
-        PgBind::Texts(&new.values),
-        PgBind::Texts(&new.owners),
-        PgBind::Ints(&new.buckets),
-        PgBind::Ints(&new.sizes),
-        PgBind::Bools(&new.testnets),
-        PgBind::Ints(&new.times),
-        PgBind::Texts(&changed.keys),
-        PgBind::Texts(&changed.values),
-        PgBind::Ints(&changed.buckets),
-        PgBind::Ints(&changed.sizes),
-        PgBind::Bools(&changed.testnets),
-        PgBind::Ints(&changed.times),
-    ];
-    Statement::<(), _>::new(
-        "WITH used AS (INSERT INTO used_messages (owner, digest) SELECT * FROM unnest(?, ?)), \
-         charged AS (UPDATE buckets SET bytes_used = buckets.bytes_used + x.delta \
-         FROM unnest(?, ?) AS x(id, delta) WHERE buckets.id = x.id), \
-         inserted AS (INSERT INTO documents \
-         (doc_key, value, owner, bucket_id, size, testnet, updated_at) \
-         SELECT * FROM unnest(?, ?, ?, ?, ?, ?, ?)), \
-         updated AS (UPDATE documents SET value = x.value, bucket_id = x.bucket_id, \
-         size = x.size, testnet = x.testnet, updated_at = x.updated_at \
-         FROM unnest(?, ?, ?, ?, ?, ?) \
-         AS x(key, value, bucket_id, size, testnet, updated_at) \
-         WHERE documents.doc_key = x.key) \
-         SELECT 1",
-        &binds,
-    )
-    .execute(conn)?;
-    Ok(())
 }

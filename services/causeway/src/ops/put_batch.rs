@@ -1,10 +1,11 @@
-//! Group commit for `/put` on PostgreSQL, set-based. A put alone is five round trips and a
-//! commit; here the puts waiting together (of different keys) run in one transaction of six
-//! statements whatever their number (`db::put_batch`): the owners are locked in address order
-//! (as every other writer locks them, so no deadlock with single puts, transfer flushes or
-//! another replica's batch), everything the rules need is read at once, each put is decided
-//! in memory in arrival order by the rules of a single put ([`super::kv::admit`],
-//! [`super::kv::existing`]), and the accepted ones are written by one statement.
+//! Group commit for `/put` on PostgreSQL and MySQL/MariaDB, set-based. A put alone is five
+//! round trips and a commit on PostgreSQL, eight on MariaDB; here the puts waiting together
+//! (of different keys) run in one transaction of a fixed number of statements whatever their
+//! number (`db::put_batch`): the owners are locked in address order (as every other writer
+//! locks them, so no deadlock with single puts, transfer flushes or another replica's batch),
+//! everything the rules need is read at once, each put is decided in memory in arrival order
+//! by the rules of a single put ([`super::kv::admit`], [`super::kv::existing`]), and the
+//! accepted ones are written together (one statement on PostgreSQL, one per table on MariaDB).
 //!
 //! Each put keeps its own outcome: a refused put writes nothing, and the others are not
 //! affected. If the transaction fails as a whole (a concurrent writer elsewhere took a key
@@ -18,6 +19,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use service_kit::db::{DbConnection, in_transaction};
 use service_kit::error::ServiceError as _;
+use service_kit::metrics::{Counter, Metrics};
 
 use super::kv::{self, admit, existing};
 use crate::db::batcher::Limits;
@@ -38,8 +40,30 @@ pub const LIMITS: Limits = Limits {
     concurrent: 3,
 };
 
+/// What `/metrics` counts of the batches.
+#[derive(Clone)]
+pub struct Counters {
+    batches: Counter,
+    refused: Counter,
+}
+
+impl Counters {
+    pub fn registered(metrics: &Metrics) -> Self {
+        Self {
+            batches: metrics.counter(
+                "causeway_put_batches_total",
+                "Transactions that ran several puts together",
+            ),
+            refused: metrics.counter(
+                "causeway_put_batches_refused_total",
+                "Put batches that failed as a whole, their puts then run one by one",
+            ),
+        }
+    }
+}
+
 /// Runs `puts` (in arrival order) on `conn`, batched where it can; one outcome each.
-pub fn run(conn: &mut DbConnection, puts: Vec<(Put, Clock)>) -> Vec<Outcome> {
+pub fn run(conn: &mut DbConnection, puts: Vec<(Put, Clock)>, counters: &Counters) -> Vec<Outcome> {
     let mut outcomes: Vec<Option<Outcome>> = (0..puts.len()).map(|_| None).collect();
     let mut alone_owners = HashSet::new();
     let mut keys = HashSet::new();
@@ -58,6 +82,7 @@ pub fn run(conn: &mut DbConnection, puts: Vec<(Put, Clock)>) -> Vec<Outcome> {
         }
     }
     if batch.len() > 1 {
+        counters.batches.inc();
         match in_transaction(conn, |conn| decide_and_write(conn, &puts, &batch)) {
             Ok(decided) => {
                 for (i, outcome) in decided {
@@ -73,10 +98,13 @@ pub fn run(conn: &mut DbConnection, puts: Vec<(Put, Clock)>) -> Vec<Outcome> {
                         outcomes[i] = Some(Err(Error::BatchUnavailable(kind)));
                     }
                 }
-                None => log::info!(
-                    "put batch of {} refused as a whole ({err}); each runs alone",
-                    batch.len()
-                ),
+                None => {
+                    counters.refused.inc();
+                    log::info!(
+                        "put batch of {} refused as a whole ({err}); each runs alone",
+                        batch.len()
+                    );
+                }
             },
         }
     }
@@ -109,7 +137,6 @@ fn decide_and_write(
     let mut addresses: Vec<&str> = batch.iter().map(|&i| owners_of[i].as_str()).collect();
     addresses.sort_unstable();
     addresses.dedup();
-    let conn = conn.postgres()?;
 
     let owners: HashMap<String, crate::domain::Owner> = put_batch::lock_owners(conn, &addresses)?
         .into_iter()

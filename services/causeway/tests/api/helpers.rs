@@ -298,3 +298,12 @@ pub fn assert_error(got: &(u16, Value), status: u16, message: &str) {
     assert_eq!(got.1["error"], message, "{}", got.1);
     assert_eq!(got.1["status"], format!("error: {message}"), "{}", got.1);
 }
+
+/// A counter of `/metrics`.
+pub async fn counter(app: &TestApp, name: &str) -> u64 {
+    let text = app.client.get(app.url("/metrics")).send().await.unwrap();
+    let text = text.text().await.unwrap();
+    text.lines()
+        .find_map(|line| line.strip_prefix(name)?.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {name} in {text}"))
+}

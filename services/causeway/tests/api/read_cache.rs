@@ -43,15 +43,6 @@ async fn reads_see_every_acknowledged_write(url: String) {
 
 service_kit::backend_tests!(coherent_reads, reads_see_every_acknowledged_write);
 
-/// A counter of `/metrics`.
-async fn counter(app: &TestApp, name: &str) -> u64 {
-    let text = app.client.get(app.url("/metrics")).send().await.unwrap();
-    let text = text.text().await.unwrap();
-    text.lines()
-        .find_map(|line| line.strip_prefix(name)?.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no {name} in {text}"))
-}
-
 /// A new owner's document holding `value`; its key.
 async fn stored(app: &TestApp, value: &str) -> String {
     let user = User::new();
