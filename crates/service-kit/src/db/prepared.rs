@@ -127,3 +127,30 @@ where
 }
 
 impl<ST, B, Conn> RunQueryDsl<Conn> for Statement<'_, ST, B> {}
+
+/// `rows` with the last repeated up to the next power of two. A statement whose text grows
+/// with its rows (`IN (?, …)`, `VALUES (…), (…)`) then takes at most seven shapes up to 64
+/// rows, and diesel prepares each shape once per connection instead of one per row count.
+/// Only for rows that a repeat changes nothing for (a key looked up twice, a row locked
+/// twice).
+pub fn padded<T: Clone>(rows: &[T]) -> Vec<T> {
+    let mut padded = rows.to_vec();
+    if let Some(last) = rows.last() {
+        padded.resize(rows.len().next_power_of_two(), last.clone());
+    }
+    padded
+}
+
+#[cfg(test)]
+mod tests {
+    use super::padded;
+
+    #[test]
+    fn padding_repeats_the_last_row_up_to_a_power_of_two() {
+        assert!(padded::<u8>(&[]).is_empty());
+        assert_eq!(padded(&[1]), [1]);
+        assert_eq!(padded(&[1, 2, 3]), [1, 2, 3, 3]);
+        assert_eq!(padded(&[1, 2, 3, 4, 5]), [1, 2, 3, 4, 5, 5, 5, 5]);
+        assert_eq!(padded(&[0; 64]).len(), 64);
+    }
+}

@@ -1,6 +1,6 @@
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
-use service_kit::db::prepared::{Bind, Statement};
+use service_kit::db::prepared::{Bind, PgBind, Statement, padded};
 use service_kit::db::{Backend, DbConnection};
 
 use super::schema::documents;
@@ -153,29 +153,29 @@ pub fn read_many(
     const SELECT: &str = "SELECT d.doc_key, d.value, d.owner, d.bucket_id, \
         CAST(COALESCE((SELECT SUM(b.transfer_total - b.transfer_used) FROM buckets b \
         WHERE b.owner = d.owner AND b.expires_at > ?), 0) AS ";
-    let list = keys.join(",");
-    let mut binds = vec![Bind::Int(now)];
-    let sql = match conn.backend() {
-        // Keys never hold a comma: one parameter whatever their number.
+    type Row = (String, String, String, i64, i64);
+    type RowSql = (Text, Text, Text, BigInt, BigInt);
+    let rows: Vec<Row> = match conn.backend() {
         Backend::Postgres => {
-            binds.push(Bind::Text(&list));
-            format!(
-                "{SELECT}BIGINT) FROM documents d WHERE d.doc_key = ANY(string_to_array(?, ','))"
-            )
+            let binds = [PgBind::One(Bind::Int(now)), PgBind::Texts(keys)];
+            let sql = format!("{SELECT}BIGINT) FROM documents d WHERE d.doc_key = ANY(?)");
+            Statement::<RowSql, _>::new(&sql, &binds).load(conn.postgres()?)?
         }
-        _ => {
+        backend => {
+            // A key asked twice is found once.
+            let keys = padded(keys);
+            let mut binds = vec![Bind::Int(now)];
             binds.extend(keys.iter().map(|key| Bind::Text(key)));
-            let marks = vec!["?"; keys.len()].join(", ");
-            let cast = if conn.backend() == Backend::Mysql {
+            let cast = if backend == Backend::Mysql {
                 "SIGNED"
             } else {
                 "BIGINT"
             };
-            format!("{SELECT}{cast}) FROM documents d WHERE d.doc_key IN ({marks})")
+            let marks = vec!["?"; keys.len()].join(", ");
+            let sql = format!("{SELECT}{cast}) FROM documents d WHERE d.doc_key IN ({marks})");
+            Statement::<RowSql>::new(&sql, &binds).load(conn)?
         }
     };
-    let rows: Vec<(String, String, String, i64, i64)> =
-        Statement::<(Text, Text, Text, BigInt, BigInt)>::new(&sql, &binds).load(conn)?;
     Ok(rows
         .into_iter()
         .map(|(key, value, owner, bucket_id, room)| {

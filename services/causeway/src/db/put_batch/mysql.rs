@@ -9,7 +9,7 @@
 use diesel::RunQueryDsl as _;
 use diesel::sql_types::{BigInt, Bool, Text};
 use service_kit::db::DbConnection;
-use service_kit::db::prepared::{Bind, Statement};
+use service_kit::db::prepared::{Bind, Statement, padded};
 
 use super::{Asked, LockedOwner, Writes};
 use crate::db::documents::{self, NewDocument};
@@ -22,15 +22,6 @@ const INSERTED_BYTES: usize = 4 << 20;
 /// `row` `rows` times, comma-separated.
 fn repeated(row: &str, rows: usize) -> String {
     vec![row; rows].join(", ")
-}
-
-/// `rows` with the last repeated up to the next power of two.
-fn padded<T: Clone>(rows: &[T]) -> Vec<T> {
-    let mut padded = rows.to_vec();
-    if let Some(last) = rows.last() {
-        padded.resize(rows.len().next_power_of_two(), last.clone());
-    }
-    padded
 }
 
 /// `rows` in chunks whose lengths are powers of two, largest first.
@@ -194,11 +185,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn padding_and_chunks_are_powers_of_two() {
-        assert!(padded::<u8>(&[]).is_empty());
-        assert_eq!(padded(&[1]), [1]);
-        assert_eq!(padded(&[1, 2, 3]), [1, 2, 3, 3]);
-        assert_eq!(padded(&[1, 2, 3, 4, 5]).len(), 8);
+    fn chunks_are_powers_of_two_largest_first() {
         let rows: Vec<u32> = (0..13).collect();
         let lens: Vec<usize> = chunks(&rows).map(<[u32]>::len).collect();
         assert_eq!(lens, [8, 4, 1]);
