@@ -100,17 +100,10 @@ async fn assert_batches_ran(app: &TestApp) {
 
 service_kit::backend_tests!(mixed_batches, mixed_batches_keep_every_quota_exact);
 
-/// Stored keys overwritten all at once (a PostgreSQL batch of updates): each key reads its
+/// Stored keys overwritten all at once (a batch of updates on the server backends): each key reads its
 /// new value, and the bucket is charged the new sizes only, the old ones refunded.
 async fn batched_updates_replace_values_and_refund_sizes(url: String) {
-    let app = spawn_with(url, |s| {
-        s.bucket_bytes = BUCKET;
-        s.free_buckets = 1;
-    })
-    .await;
-    let user = User::new();
-    assert_eq!(app.request_bucket(&user).await.0, 200);
-    let nonce = app.nonce(&user).await;
+    let (app, user, nonce) = one_bucket_owner(url, BUCKET).await;
     let keys: Vec<String> = (0..5).map(|_| random_key()).collect();
     for key in &keys {
         let body = user.put_body(key, &"o".repeat(68), &nonce);

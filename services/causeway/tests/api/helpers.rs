@@ -307,3 +307,17 @@ pub async fn counter(app: &TestApp, name: &str) -> u64 {
         .find_map(|line| line.strip_prefix(name)?.trim().parse().ok())
         .unwrap_or_else(|| panic!("no {name} in {text}"))
 }
+
+/// A server whose owners get one free bucket of `bucket_bytes`, and a new owner holding it
+/// with its nonce.
+pub async fn one_bucket_owner(url: String, bucket_bytes: u64) -> (TestApp, User, String) {
+    let app = spawn_with(url, |s| {
+        s.bucket_bytes = bucket_bytes;
+        s.free_buckets = 1;
+    })
+    .await;
+    let user = User::new();
+    assert_eq!(app.request_bucket(&user).await.0, 200);
+    let nonce = app.nonce(&user).await;
+    (app, user, nonce)
+}

@@ -8,14 +8,7 @@ use crate::helpers::*;
 const BUCKET: u64 = 500;
 
 async fn concurrent_puts_never_exceed_a_bucket(url: String) {
-    let app = spawn_with(url, |s| {
-        s.bucket_bytes = BUCKET;
-        s.free_buckets = 1;
-    })
-    .await;
-    let user = User::new();
-    assert_eq!(app.request_bucket(&user).await.0, 200);
-    let nonce = app.nonce(&user).await;
+    let (app, user, nonce) = one_bucket_owner(url, BUCKET).await;
     let value = "v".repeat(68);
     let keys: Vec<String> = (0..16).map(|_| random_key()).collect();
     let results = join_all(keys.iter().map(|key| app.put(&user, key, &value, &nonce))).await;
