@@ -100,8 +100,8 @@ async fn assert_batches_ran(app: &TestApp) {
 
 service_kit::backend_tests!(mixed_batches, mixed_batches_keep_every_quota_exact);
 
-/// Stored keys overwritten all at once (a batch of updates on the server backends): each key reads its
-/// new value, and the bucket is charged the new sizes only, the old ones refunded.
+/// Stored keys overwritten all at once (a batch of updates on the server backends): each key
+/// reads its new value, and the bucket is charged the new sizes only, the old ones refunded.
 async fn batched_updates_replace_values_and_refund_sizes(url: String) {
     let (app, user, nonce) = one_bucket_owner(url, BUCKET).await;
     let keys: Vec<String> = (0..5).map(|_| random_key()).collect();
